@@ -1,0 +1,76 @@
+"""Check functions, one per rule, registered by id with :func:`check`.
+
+A check receives a :class:`CheckContext` and returns the :class:`Hit` list (empty = pass). It raises
+:class:`NotApplicable` when there is nothing to judge, and :class:`NotEvaluated` when data it needs
+is missing beyond the sources the engine already verified (e.g. a per-flow child not collected).
+Modules in this package are discovered automatically: adding a rule touches nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from auditor.model.tenant import Tenant
+
+
+@dataclass(frozen=True)
+class Resource:
+    type: str
+    id: str
+    displayName: str | None = None
+
+
+@dataclass
+class Hit:
+    """One affected resource: becomes one finding."""
+
+    resource: Resource
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+class NotApplicable(Exception):  # noqa: N818 - an outcome, not an error
+    """Nothing in the tenant for this rule to judge (e.g. no API connector at all)."""
+
+
+class NotEvaluated(Exception):  # noqa: N818 - an outcome, not an error
+    """The data needed is missing; the message says which and why."""
+
+
+@dataclass
+class CheckContext:
+    tenant: Tenant
+    params: dict[str, Any]
+    now: datetime  # the snapshot's collectedAt: re-auditing an old snapshot gives the same answer
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        """A remark that qualifies the outcome (e.g. a fallback taken); shown with the rule."""
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+CheckFunction = Callable[[CheckContext], list[Hit]]
+CHECKS: dict[str, CheckFunction] = {}
+
+
+def check(rule_id: str) -> Callable[[CheckFunction], CheckFunction]:
+    def register(func: CheckFunction) -> CheckFunction:
+        if rule_id in CHECKS:
+            raise RuntimeError(f"two checks registered for {rule_id}")
+        CHECKS[rule_id] = func
+        return func
+
+    return register
+
+
+def load_checks() -> dict[str, CheckFunction]:
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+    return CHECKS

@@ -1,0 +1,98 @@
+"""One streaming pass over the sign-in log into the aggregates the SIG (and CAP001) rules read.
+
+Sign-ins can be millions of lines, so nothing here keeps a list of them: each record is read as a
+plain dict (pydantic per record would cost more than the JSON parse itself) and folded into
+counters keyed by guest, application and policy. Memory grows with guests and apps, not sign-ins.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class SignInGroup:
+    """Counts for one class of sign-ins (e.g. single-factor successes of self-service guests)."""
+
+    count: int = 0
+    users: Counter[str] = field(default_factory=Counter)
+    apps: Counter[str] = field(default_factory=Counter)
+    first: str | None = None
+    last: str | None = None
+
+    def add(self, user_id: str, app_key: str, created: str | None) -> None:
+        self.count += 1
+        self.users[user_id] += 1
+        self.apps[app_key] += 1
+        if created:
+            if self.first is None or created < self.first:
+                self.first = created
+            if self.last is None or created > self.last:
+                self.last = created
+
+
+@dataclass
+class SignInAggregates:
+    scanned: int = 0
+    guest_sign_ins: int = 0
+    single_factor: SignInGroup = field(default_factory=SignInGroup)
+    ca_not_applied: SignInGroup = field(default_factory=SignInGroup)
+    # policy id -> sign-ins of self-service guests that failed that policy's authentication strength
+    strength_failures: dict[str, SignInGroup] = field(default_factory=dict)
+    # any failure of a policy (used as CAP001 evidence)
+    policy_failures: dict[str, SignInGroup] = field(default_factory=dict)
+    policy_names: dict[str, str] = field(default_factory=dict)
+    strength_names: dict[str, str] = field(default_factory=dict)
+    app_names: dict[str, str] = field(default_factory=dict)
+    user_names: dict[str, str] = field(default_factory=dict)
+    last_seen: dict[str, str] = field(default_factory=dict)
+
+
+def _fold(value: Any) -> str:
+    return value.casefold() if isinstance(value, str) else ""
+
+
+def aggregate_sign_ins(records: Iterable[dict[str, Any]], guest_ids: set[str]) -> SignInAggregates:
+    """Fold sign-ins of the given self-service guests (by user id) into aggregates."""
+    agg = SignInAggregates()
+    guest_keys = {g.casefold() for g in guest_ids}
+    for record in records:
+        agg.scanned += 1
+        user_id = record.get("userId")
+        if not isinstance(user_id, str) or user_id.casefold() not in guest_keys:
+            continue
+        user_id = user_id.casefold()
+        agg.guest_sign_ins += 1
+        created = record.get("createdDateTime")
+        created = created if isinstance(created, str) else None
+        app_id = record.get("appId") or ""
+        app_key = app_id.casefold() if isinstance(app_id, str) else ""
+        if app_key and app_key not in agg.app_names:
+            agg.app_names[app_key] = record.get("appDisplayName") or app_id
+        if user_id not in agg.user_names:
+            agg.user_names[user_id] = record.get("userPrincipalName") or record.get("userDisplayName") or user_id
+        if created and created > agg.last_seen.get(user_id, ""):
+            agg.last_seen[user_id] = created
+        status = record.get("status") or {}
+        succeeded = isinstance(status, dict) and status.get("errorCode") == 0
+        if succeeded and _fold(record.get("authenticationRequirement")) == "singlefactorauthentication":
+            agg.single_factor.add(user_id, app_key, created)
+        if succeeded and _fold(record.get("conditionalAccessStatus")) == "notapplied":
+            agg.ca_not_applied.add(user_id, app_key, created)
+        for applied in record.get("appliedConditionalAccessPolicies") or ():
+            if not isinstance(applied, dict) or _fold(applied.get("result")) != "failure":
+                continue
+            policy_id = (applied.get("id") or "").casefold()
+            if not policy_id:
+                continue
+            agg.policy_names.setdefault(policy_id, applied.get("displayName") or policy_id)
+            agg.policy_failures.setdefault(policy_id, SignInGroup()).add(user_id, app_key, created)
+            strength = applied.get("authenticationStrength")
+            if isinstance(strength, dict) and (strength.get("authenticationStrengthId") or strength.get("displayName")):
+                agg.strength_failures.setdefault(policy_id, SignInGroup()).add(user_id, app_key, created)
+                agg.strength_names.setdefault(policy_id, strength.get("displayName") or
+                                              strength.get("authenticationStrengthId") or "")
+    return agg

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from graphdata import write_snapshot  # noqa: E402
+
+from auditor.engine import AuditOptions, run_audit  # noqa: E402
+from auditor.result import AuditResult  # noqa: E402
+from auditor.snapshot import open_snapshot  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture
+def audit_rule(tmp_path: Path):
+    """Build a snapshot from the given sources and audit one rule; returns (outcome, findings)."""
+    counter = [0]
+
+    def run(rule_id: str, parameters: dict | None = None, **sources):
+        counter[0] += 1
+        path = write_snapshot(tmp_path / f"snap{counter[0]}", **sources)
+        result: AuditResult = run_audit(open_snapshot(path), AuditOptions(
+            only={rule_id}, parameters={rule_id: parameters} if parameters else {}))
+        outcome = result.rule(rule_id)
+        return outcome, [f for f in result.findings if f.ruleId == rule_id]
+
+    return run
