@@ -358,7 +358,7 @@ class SyntheticTenant:
         self.connectors = []
         for i in range(size.connectors):
             host = f"https://onboarding-{i:02d}.fabrikam-apps.example/api/signup"
-            if i % 7 == 3:
+            if i % 7 == 1:  # about one in seven still on basic auth
                 self.connectors.append(connector(uuid_from(rng), f"Legacy validation {i:02d}", host, basic=True))
             else:
                 expires = self.now + timedelta(days=rng.randint(-20, 700))
