@@ -116,9 +116,12 @@ def ca_policy(policy_id: str, name: str | None = None, state: str = "enabled",
               guest_types: str | None = None, exclude_guest_types: str | None = None,
               include_apps: list[str] | None = None, exclude_apps: list[str] | None = None,
               controls: list[str] | None = None, operator: str = "OR",
-              auth_strength: dict[str, Any] | None = None) -> dict[str, Any]:
+              auth_strength: dict[str, Any] | None = None, include_groups: list[str] | None = None,
+              guest_tenants: list[str] | None = None) -> dict[str, Any]:
+    """``guest_tenants`` limits the guest condition to an enumerated list of external tenant ids."""
     users: dict[str, Any] = {"includeUsers": include_users if include_users is not None else ["All"],
-                             "excludeUsers": exclude_users or [], "includeGroups": [], "excludeGroups": [],
+                             "excludeUsers": exclude_users or [], "includeGroups": include_groups or [],
+                             "excludeGroups": [],
                              "includeRoles": [], "excludeRoles": [],
                              "includeGuestsOrExternalUsers": None, "excludeGuestsOrExternalUsers": None}
     if guest_types:
@@ -126,6 +129,10 @@ def ca_policy(policy_id: str, name: str | None = None, state: str = "enabled",
             "guestOrExternalUserTypes": guest_types,
             "externalTenants": {"@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants",
                                 "membershipKind": "all"}}
+        if guest_tenants:
+            users["includeGuestsOrExternalUsers"]["externalTenants"] = {
+                "@odata.type": "#microsoft.graph.conditionalAccessEnumeratedExternalTenants",
+                "membershipKind": "enumerated", "members": guest_tenants}
     if exclude_guest_types:
         users["excludeGuestsOrExternalUsers"] = {
             "guestOrExternalUserTypes": exclude_guest_types,
