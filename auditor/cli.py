@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from auditor import __version__
+from auditor.config import ConfigCommand
 from auditor.connection import AUTH_MODES, CLOUDS
 from auditor.errors import FlowauditError, InputError
 from auditor.gate import FAIL_ON_CHOICES
@@ -71,7 +72,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 # --- audit ----------------------------------------------------------------------------------------
 
-@cli.command()
+@cli.command(cls=ConfigCommand)
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), envvar="FLOWAUDIT_SNAPSHOT",
               help="Audit this snapshot (directory or .zip) offline.")
 @click.option("--sample", envvar="FLOWAUDIT_SAMPLE", help="Audit a bundled sample snapshot (contoso, clean).")
@@ -103,6 +104,43 @@ def audit(**kwargs: Any) -> None:
     from auditor.commands.audit import run_audit_command
 
     sys.exit(run_audit_command(kwargs))
+
+
+# --- diff -----------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default="table", show_default=True,
+              help="Output on stdout.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
+              envvar="FLOWAUDIT_DIFF_FAIL_ON", help="Exit 1 when a new open finding is at or above this severity.")
+def diff(old: Path, new: Path, fmt: str, fail_on: str) -> None:
+    """New, resolved and unchanged findings between two results (OLD.json NEW.json)."""
+    from auditor.commands.diff import run_diff_command
+
+    sys.exit(run_diff_command(old, new, fmt, fail_on))
+
+
+# --- config ---------------------------------------------------------------------------------------
+
+@cli.group("config")
+def config_group() -> None:
+    """The configuration file and effective settings."""
+
+
+@config_group.command("show", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--for", "command_name", default="audit", show_default=True,
+              help="The command whose settings to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def config_show(ctx: click.Context, command_name: str, as_json: bool, args: tuple[str, ...]) -> None:
+    """Print the effective settings and where each came from (command line, FLOWAUDIT_* environment,
+    config file, default). Pass the command's options after it, e.g. `config show --fail-on low`."""
+    from auditor.commands.config import run_config_show
+
+    click.echo(run_config_show(ctx, command_name, list(args), as_json), nl=False)
 
 
 # --- rules ----------------------------------------------------------------------------------------

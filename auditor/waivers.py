@@ -1,0 +1,170 @@
+"""Waivers (SPEC §7): accepted findings that keep their place in the result but do not gate.
+
+A waiver file is YAML with a top-level ``waivers:`` list; the config file may carry the same list
+inline. Each entry: ``rule`` (a catalog id), ``resource`` (a finding's resource id or a glob,
+matched case-insensitively; ``*`` when omitted), ``justification`` and ``expires`` (YYYY-MM-DD,
+both required) and ``owner``.
+
+Waivers match the resource **id** only, never the display name: display names are free text chosen
+in the tenant (a guest picks their own), so matching them would let tenant data waive findings.
+
+A waiver is valid through its ``expires`` day. "Today" is the **date of the snapshot's
+collectedAt** (UTC), not the wall clock, so re-auditing an old snapshot gives the same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from auditor.errors import InputError
+from auditor.result import AuditResult, Finding, summarize
+
+WAIVER_KEYS = ("rule", "resource", "justification", "expires", "owner")
+
+
+class _NoTimestampLoader(yaml.SafeLoader):
+    """Safe loader that keeps dates as strings, so a bad date is reported with its entry."""
+
+
+_NoTimestampLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def safe_load_yaml(path: Path, what: str) -> Any:
+    """Read a YAML file safely (dates stay strings), naming the file on any failure."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read {what}: {exc}") from None
+    try:
+        return yaml.load(text, Loader=_NoTimestampLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
+
+
+@dataclass(frozen=True)
+class Waiver:
+    rule: str
+    resource: str
+    justification: str
+    expires: date
+    owner: str | None
+    entry: int  # 1-based position in its list, for messages
+
+    def matches(self, finding: Finding) -> bool:
+        return finding.ruleId == self.rule and fnmatchcase(finding.resource.id.casefold(), self.resource.casefold())
+
+    def expired_on(self, day: date) -> bool:
+        return self.expires < day
+
+    def describe(self) -> dict[str, Any]:
+        return {"rule": self.rule, "resource": self.resource, "justification": self.justification,
+                "owner": self.owner, "expires": self.expires.isoformat()}
+
+
+def _entry_error(label: str, number: int, rule: Any, problem: str) -> InputError:
+    which = f"waiver entry {number}" + (f" (rule {rule})" if isinstance(rule, str) and rule else "")
+    return InputError(f"{label}: {which}: {problem}")
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def parse_waiver(item: Any, number: int, label: str, known_rules: set[str]) -> Waiver:
+    if not isinstance(item, dict):
+        raise _entry_error(label, number, None, "must be a mapping with rule, resource, justification, expires, owner")
+    rule_value = item.get("rule")
+
+    def fail(problem: str) -> InputError:
+        return _entry_error(label, number, rule_value, problem)
+
+    unknown = sorted(str(k) for k in item if k not in WAIVER_KEYS)
+    if unknown:
+        raise fail(f"unknown key(s) {', '.join(unknown)} (allowed: {', '.join(WAIVER_KEYS)})")
+    rule = _text(rule_value)
+    if rule is None:
+        raise fail("'rule' is required")
+    rule = rule.upper()
+    if rule not in known_rules:
+        raise fail(f"unknown rule id {rule} (see 'flowaudit rules list')")
+    resource = item.get("resource", "*")
+    if _text(resource) is None:
+        raise fail("'resource' must be a resource id or a glob such as '*'")
+    justification = _text(item.get("justification"))
+    if justification is None:
+        raise fail("'justification' is required")
+    raw_expires = item.get("expires")
+    if raw_expires is None:
+        raise fail("'expires' is required (YYYY-MM-DD)")
+    try:
+        expires = date.fromisoformat(str(raw_expires).strip())
+    except ValueError:
+        raise fail(f"'expires' {str(raw_expires)!r} is not a date (YYYY-MM-DD)") from None
+    owner = item.get("owner")
+    if owner is not None and not isinstance(owner, str):
+        raise fail("'owner' must be text")
+    return Waiver(rule=rule, resource=resource.strip(), justification=justification, expires=expires,
+                  owner=owner, entry=number)
+
+
+def parse_waivers(items: Any, label: str, known_rules: Iterable[str]) -> list[Waiver]:
+    """Validate a ``waivers:`` list (from a waiver file or inline in the config file)."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise InputError(f"{label}: 'waivers' must be a list of entries")
+    known = set(known_rules)
+    return [parse_waiver(item, number, label, known) for number, item in enumerate(items, start=1)]
+
+
+def load_waiver_file(path: Path, known_rules: Iterable[str]) -> list[Waiver]:
+    data = safe_load_yaml(path, "waiver file")
+    if not isinstance(data, dict) or "waivers" not in data:
+        raise InputError(f"{path}: a waiver file must be a mapping with a top-level 'waivers:' list")
+    unknown = sorted(str(k) for k in data if k != "waivers")
+    if unknown:
+        raise InputError(f"{path}: unknown top-level key(s) {', '.join(unknown)} (only 'waivers')")
+    return parse_waivers(data["waivers"], str(path), known_rules)
+
+
+def audit_day(result: AuditResult) -> date:
+    """The day waivers are judged against: the snapshot's collectedAt (UTC), for reproducibility."""
+    return date.fromisoformat(result.collectedAt[:10])
+
+
+def apply_waivers(result: AuditResult, waivers: list[Waiver]) -> None:
+    """Mark waived findings, record expired and stale waivers in the summary, recount."""
+    day = audit_day(result)
+    matched: dict[int, int] = {}
+    for finding in result.findings:
+        matching = [w for w in waivers if w.matches(finding)]
+        if not matching:
+            continue
+        for w in matching:
+            matched[w.entry] = matched.get(w.entry, 0) + 1
+        active = [w for w in matching if not w.expired_on(day)]
+        if active:  # the first active entry in file order wins
+            finding.status = "waived"
+            finding.waiver = {**active[0].describe(), "expired": False}
+        else:
+            finding.status = "open"
+            finding.waiver = {**matching[0].describe(), "expired": True}
+    expired = [{**w.describe(), "entry": w.entry, "findings": matched[w.entry]}
+               for w in waivers if w.entry in matched and w.expired_on(day)]
+    stale = [{**w.describe(), "entry": w.entry, "expired": w.expired_on(day)}
+             for w in waivers if w.entry not in matched]
+    result.summary["expiredWaivers"] = expired
+    result.summary["staleWaivers"] = stale
+    result.summary = summarize(result)
