@@ -143,6 +143,33 @@ def config_show(ctx: click.Context, command_name: str, as_json: bool, args: tupl
     click.echo(run_config_show(ctx, command_name, list(args), as_json), nl=False)
 
 
+# --- collect / permissions ----------------------------------------------------------------------
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, envvar="FLOWAUDIT_OUTPUT",
+              help="Snapshot to write: a directory, or a .zip file.")
+@click.option("--previous", type=click.Path(path_type=Path), envvar="FLOWAUDIT_PREVIOUS",
+              help="Previous snapshot: fetch only newer sign-ins and merge them.")
+@click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET", help="No progress or summary table.")
+@connection_options
+def collect(**kwargs: Any) -> None:
+    """Pull tenant configuration and sign-ins from Microsoft Graph into a snapshot."""
+    from auditor.commands.collect import run_collect_command
+
+    path = run_collect_command(kwargs)
+    if not kwargs.get("quiet"):
+        click.echo(f"wrote {path}", err=True)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def permissions(fmt: str) -> None:
+    """The Graph application permissions each source needs, and the rules that depend on them."""
+    from auditor.commands.permissions import render_permissions
+
+    click.echo(render_permissions(fmt), nl=False)
+
+
 # --- rules ----------------------------------------------------------------------------------------
 
 @cli.group()
