@@ -1,0 +1,86 @@
+"""SIG: what the sign-in log shows about self-service sign-up guests (aggregates in model/signins)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.checks import CheckContext, Hit, NotApplicable, Resource, check
+from auditor.model.signins import SignInAggregates, SignInGroup
+
+TOP = 10
+
+
+def _aggregates(ctx: CheckContext) -> SignInAggregates:
+    if not ctx.tenant.self_service_users:
+        raise NotApplicable("no self-service sign-up guest exists")
+    return ctx.tenant.sign_in_aggregates
+
+
+def _top(counter: Any) -> list[tuple[str, int]]:
+    # Deterministic: most first, then by key.
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+
+
+def _user_labels(ctx: CheckContext) -> dict[str, str]:
+    return {u.id.casefold(): u.label for u in ctx.tenant.self_service_users}
+
+
+def _summary(ctx: CheckContext, group: SignInGroup, agg: SignInAggregates) -> dict[str, Any]:
+    labels = _user_labels(ctx)
+    return {
+        "signIns": group.count,
+        "distinctUsers": len(group.users),
+        "topApplications": [{"appId": app, "name": agg.app_names.get(app, app), "signIns": n}
+                            for app, n in _top(group.apps)],
+        "topUsers": [{"userId": user, "label": labels.get(user) or agg.user_names.get(user, user), "signIns": n}
+                     for user, n in _top(group.users)],
+        "firstSeen": group.first,
+        "lastSeen": group.last,
+    }
+
+
+def _tenant_resource(ctx: CheckContext) -> Resource:
+    return Resource("tenant", ctx.tenant.tenant_id, "Self-service sign-up guests")
+
+
+@check("SIG001")
+def single_factor_guest_sign_ins(ctx: CheckContext) -> list[Hit]:
+    agg = _aggregates(ctx)
+    group = agg.single_factor
+    if not group.count:
+        return []
+    return [Hit(_tenant_resource(ctx),
+                f"{group.count} successful sign-in(s) by {len(group.users)} self-service sign-up guest(s) "
+                "used single-factor authentication.",
+                _summary(ctx, group, agg))]
+
+
+@check("SIG002")
+def guest_sign_ins_blocked_by_strength(ctx: CheckContext) -> list[Hit]:
+    agg = _aggregates(ctx)
+    policies = {p.id.casefold(): p for p in ctx.tenant.conditional_access_policies}
+    hits = []
+    for policy_id, group in sorted(agg.strength_failures.items()):
+        policy = policies.get(policy_id)
+        name = (policy.displayName if policy else None) or agg.policy_names.get(policy_id) or policy_id
+        strength = agg.strength_names.get(policy_id) or None
+        evidence = {"policy": {"id": policy_id, "displayName": name,
+                               "state": policy.state if policy else None},
+                    "authenticationStrength": strength, **_summary(ctx, group, agg)}
+        hits.append(Hit(Resource("conditionalAccessPolicy", policy_id, name),
+                        f"{group.count} sign-in(s) by {len(group.users)} self-service sign-up guest(s) failed the "
+                        f"authentication strength '{strength}' of this policy.",
+                        evidence))
+    return hits
+
+
+@check("SIG003")
+def guest_sign_ins_without_ca(ctx: CheckContext) -> list[Hit]:
+    agg = _aggregates(ctx)
+    group = agg.ca_not_applied
+    if not group.count:
+        return []
+    return [Hit(_tenant_resource(ctx),
+                f"{group.count} successful sign-in(s) by {len(group.users)} self-service sign-up guest(s) had no "
+                "Conditional Access policy applied.",
+                _summary(ctx, group, agg))]
