@@ -1,8 +1,10 @@
 from pathlib import Path
 
+import pytest
 from graphdata import cert, connector, flow, write_snapshot
 
 from auditor.engine import AuditOptions, run_audit
+from auditor.errors import InputError
 from auditor.result import to_json
 from auditor.snapshot import open_snapshot
 
@@ -126,6 +128,11 @@ def test_con004_passes_at_60_days_and_fails_with_days_90(audit_rule):
     assert audit_rule("CON004", apiConnectors=connectors)[0].outcome == "pass"
     outcome, findings = audit_rule("CON004", parameters={"days": 90}, apiConnectors=connectors)
     assert outcome.outcome == "fail" and findings[0].evidence["thresholdDays"] == 90
+
+
+def test_con004_rejects_a_days_value_that_is_not_a_number(audit_rule):
+    with pytest.raises(InputError, match="CON004.*days"):
+        audit_rule("CON004", parameters={"days": "soon"}, apiConnectors=[certified(cert(IN_60_DAYS))])
 
 
 def test_con004_judges_the_active_certificate(audit_rule):

@@ -202,6 +202,6 @@ def choice_input_without_choices(ctx: CheckContext) -> list[Hit]:
     hits = [Hit(item.resource(),
                 f"User flow {item.flow.id} shows '{item.display_name}' as {item.assignment.userInputType} but "
                 "defines no choices: users cannot answer it.",
-                {**item.evidence(), "userAttributeValues": 0})
+                {**item.evidence(), "choiceCount": 0})
             for item in collected.items if item.assignment.is_choice and not item.assignment.userAttributeValues]
     return _conclude(ctx, hits, [collected.flows_missing_reason()])
