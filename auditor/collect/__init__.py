@@ -50,10 +50,14 @@ def collect(connection: ConnectionOptions, dest: Path, *, signin_days: int, quie
 
     spool_dir = spool_directory(Path(dest))
     try:
-        outcomes = asyncio.run(_fetch_all(endpoint, choice.credential, settings, progress, spool_dir,
-                                          since=since, until=now, prior=prior))
+        try:
+            outcomes = asyncio.run(_fetch_all(endpoint, choice.credential, settings, progress, spool_dir,
+                                              since=since, until=now, prior=prior))
+        except _Fatal as fatal:
+            progress.close()
+            raise IncompleteAuditError(_fatal_message(fatal.error, endpoint.root, choice.description,
+                                                      choice.hint)) from None
         progress.close()
-        _raise_if_unreachable(outcomes, endpoint.root, choice.description, choice.hint)
         path = _write(Path(dest), outcomes, tenant_id=tenant_id, cloud=connection.cloud, now=now, since=since,
                       prior=prior)
     finally:
@@ -90,28 +94,43 @@ async def _fetch_all(endpoint: Any, credential: Any, settings: Any, progress: An
         "selfServiceSignUpUsers": fetcher.users(),
         "signIns": fetcher.sign_ins(fetch_since, until),
     }
-    tasks = [special.pop(key) if key in special else fetcher.simple(key) for key in SOURCE_KEYS]
-    try:
-        results = await asyncio.gather(*tasks)  # each task ends in a status; none raises GraphError
-    finally:
-        await transport.aclose()
-    outcomes = {o.key: o for o in results}
-    for outcome in results:
+    coroutines = [special.pop(key) if key in special else fetcher.simple(key) for key in SOURCE_KEYS]
+
+    async def reported(coroutine: Any) -> Any:
+        outcome = await coroutine
+        if outcome.error is not None and outcome.error.fatal and not outcome.partial:
+            raise _Fatal(outcome.error)
         progress.finish(outcome.key, outcome.status, outcome.count, outcome.partial)
+        return outcome
+
+    tasks = [asyncio.ensure_future(reported(c)) for c in coroutines]
+    try:
+        # Each source ends in a status; only a fatal error (token rejected, Graph unreachable) stops them all.
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        outcomes = {task.result().key: task.result() for task in tasks}
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await transport.aclose()
     log.info("collect: %d requests to %s", transport.requests, endpoint.root)
     return outcomes
 
 
-def _raise_if_unreachable(outcomes: dict[str, Any], root: str, description: str, hint: str) -> None:
-    """Exit 3 when nothing could be read at all: Graph unreachable or the token rejected everywhere."""
-    errors = [o.error for o in outcomes.values() if o.error is not None and not o.partial]
-    if len(errors) != len(outcomes):
-        return
-    if all(e.status == 401 for e in errors):
-        raise IncompleteAuditError(f"authentication failed: Graph at {root} rejected the token from {description} "
-                                   f"({errors[0].code or 'HTTP 401'}; {hint})")
-    if all(e.status is None for e in errors):
-        raise IncompleteAuditError(f"Graph unreachable at {root}: {errors[0].message}")
+class _Fatal(Exception):
+    def __init__(self, error: Any) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _fatal_message(error: Any, root: str, description: str, hint: str) -> str:
+    if error.status == 401:
+        return (f"authentication failed: Graph at {root} rejected the token from {description} "
+                f"({error.code or 'HTTP 401'}; {hint})")
+    return f"Graph unreachable at {root}: {error.message}"
 
 
 def _write(dest: Path, outcomes: dict[str, Any], *, tenant_id: str, cloud: str, now: datetime,

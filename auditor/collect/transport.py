@@ -18,6 +18,7 @@ from auditor.collect.settings import Settings
 from auditor.collect.throttle import WindowLimiter, backoff_seconds
 
 RETRY_STATUSES = {429, 503, 504}
+UNREACHABLE = "Unreachable"
 
 
 @dataclass
@@ -32,6 +33,11 @@ class GraphError(Exception):
     def __str__(self) -> str:
         bits = [str(b) for b in (self.status, self.code) if b]
         return f"{' '.join(bits)}: {self.message}" if bits else self.message
+
+    @property
+    def fatal(self) -> bool:
+        """No source can succeed after this: the token was rejected, or Graph cannot be reached."""
+        return self.status == 401 or self.code == UNREACHABLE
 
     def as_manifest_error(self) -> dict[str, Any]:
         return {"httpStatus": self.status, "code": self.code, "message": self.message}
@@ -70,10 +76,12 @@ class GraphTransport:
     def __init__(self, endpoint: GraphEndpoint, credential: Any, settings: Settings) -> None:
         import asyncio
 
+        from kiota_abstractions.api_client_builder import register_default_deserializer
         from kiota_authentication_azure.azure_identity_authentication_provider import (
             AzureIdentityAuthenticationProvider,
         )
         from kiota_http.middleware.options import RetryHandlerOption
+        from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
         from msgraph import GraphRequestAdapter
         from msgraph_core import GraphClientFactory
 
@@ -93,6 +101,8 @@ class GraphTransport:
         # kiota's provider with an explicit allow-list: the token is only ever attached for this host.
         auth = AzureIdentityAuthenticationProvider(credential, scopes=[endpoint.scope],
                                                    allowed_hosts=[endpoint.host])
+        # Only Graph's error bodies are parsed by the SDK (into ODataError); data stays raw bytes.
+        register_default_deserializer(JsonParseNodeFactory)
         self._adapter = GraphRequestAdapter(auth, client=http)
         self._adapter.base_url = endpoint.url("v1.0", "")  # no trailing slash (sdk-probe §3b)
         self._client = http
@@ -134,8 +144,10 @@ class GraphTransport:
                 raw = await self._adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
             except APIError as exc:
                 raise _api_error(exc) from None
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                raise GraphError(None, UNREACHABLE, f"{type(exc).__name__}: {exc}"[:300]) from None
             except (httpx.HTTPError, KiotaHTTPError) as exc:
-                raise GraphError(None, "Unreachable", f"{type(exc).__name__}: {exc}"[:300]) from None
+                raise GraphError(None, "TransportError", f"{type(exc).__name__}: {exc}"[:300]) from None
         if not raw:
             return {}
         try:
