@@ -1,5 +1,8 @@
 """CAP001-003: Conditional Access for the guests of each user flow, judged per linked application."""
 
+import json
+
+from conftest import SHARED
 from graphdata import applied_policy, ca_policy, flow, listener, sign_in, strength, user
 
 APP_A = "3dfff01b-0afb-4a07-967f-d1ccbd81102a"
@@ -254,3 +257,13 @@ def test_fallback_cap001_and_cap003_still_evaluated(audit_rule):
                                    conditionalAccessPolicies=[ca_policy("ro", state=REPORT_ONLY)])
     assert outcome.outcome == "fail"
     assert FALLBACK in findings[0].evidence["applicationLinks"]
+
+
+def test_cap002_on_real_listener_shape_names_the_uncovered_app(audit_rule):
+    body = json.loads((SHARED / "graph-examples" / "onsignupstart-list-expand-userflow-beta.json").read_text())
+    # The documented example links B2X_1_Partner to two applications through two listeners.
+    outcome, findings = audit_rule("CAP002", b2xUserFlows=[OTP_FLOW], userFlowApplications=body["value"],
+                                   conditionalAccessPolicies=[ca_policy("mfa-a", include_apps=[APP_A])])
+    assert outcome.outcome == "fail"
+    assert findings[0].evidence["linkedApplications"] == sorted([APP_A, APP_B])
+    assert findings[0].evidence["uncoveredApplications"] == [APP_B]

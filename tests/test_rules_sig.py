@@ -1,5 +1,8 @@
 """SIG001-003: sign-ins of self-service sign-up guests only (never members or invited guests)."""
 
+import json
+
+from conftest import SHARED
 from graphdata import TENANT_ID, applied_policy, ca_policy, sign_in, user
 
 GUEST_1 = "7c1f5a2e-9b8d-4e3f-a6c1-2b3d4e5f6a7b"
@@ -95,3 +98,16 @@ def test_sig003_passes_when_ca_applied(audit_rule):
     sign_ins = [sign_in(GUEST_1, ca_status="success"), sign_in(MEMBER, ca_status="notApplied")]
     outcome, _ = audit_rule("SIG003", selfServiceSignUpUsers=USERS, signIns=sign_ins)
     assert outcome.outcome == "pass"
+
+
+def test_sig_rules_read_the_real_beta_sign_in_shape(audit_rule):
+    body = json.loads((SHARED / "graph-examples" / "signins-list-beta.json").read_text())
+    record = body["value"][0]  # singleFactorAuthentication, conditionalAccessStatus notApplied, failed
+    as_guest = {**record, "userId": GUEST_1, "status": {**record["status"], "errorCode": 0}}
+    sign_ins = [record, as_guest]  # the original belongs to a member and failed: never counted
+    for rule in ("SIG001", "SIG003"):
+        outcome, findings = audit_rule(rule, selfServiceSignUpUsers=USERS, signIns=sign_ins)
+        assert outcome.outcome == "fail", rule
+        assert findings[0].evidence["signIns"] == 1
+        assert findings[0].evidence["topApplications"] == [
+            {"appId": record["appId"], "name": "Azure Portal", "signIns": 1}]
