@@ -1,0 +1,45 @@
+"""``flowaudit permissions``: permissions per source, derived from the sources table and the rule catalog."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from auditor.catalog import load_catalog
+from auditor.cli import cli
+from auditor.sources import SOURCE_KEYS
+
+
+def test_json_lists_every_source_with_the_rules_that_need_it() -> None:
+    result = CliRunner().invoke(cli, ["permissions", "--format", "json"])
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    rows = {row["source"]: row for row in document["sources"]}
+    assert list(rows) == list(SOURCE_KEYS)
+    for rule in load_catalog():
+        for key in rule.sources:
+            assert rule.id in rows[key]["rules"]
+        for key in rule.optionalSources:
+            assert rule.id in rows[key]["optionalFor"]
+    assert rows["signIns"]["endpoint"] == "GET /beta/auditLogs/signIns"
+    assert rows["signIns"]["license"] == "Entra ID P1"
+    assert "IdentityUserFlow.ReadWrite.All" in rows["b2xUserFlows"]["extraPermissions"]
+    assert "AuditLog.Read.All" in document["permissions"] and "User.Read.All" in document["permissions"]
+
+
+def test_table_names_permissions_and_rules() -> None:
+    result = CliRunner().invoke(cli, ["permissions"])
+    assert result.exit_code == 0
+    assert "authenticationFlowsPolicy" in result.stdout and "Policy.Read.All" in result.stdout
+    assert "SSU001" in result.stdout
+    assert "admin consent" in result.stdout
+
+
+def test_permissions_does_not_import_the_graph_sdk() -> None:
+    code = ("import sys; from auditor.commands.permissions import render_permissions; render_permissions('json');"
+            "print(any(m.split('.')[0] in ('msgraph', 'azure', 'kiota_http', 'httpx') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
