@@ -170,6 +170,22 @@ def permissions(fmt: str) -> None:
     click.echo(render_permissions(fmt), nl=False)
 
 
+# --- report ---------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("result_path", metavar="RESULT.json", type=click.Path(path_type=Path))
+@click.option("--format", "formats", default="html", show_default=True, envvar="FLOWAUDIT_FORMAT",
+              help="Comma-separated: html,pdf,json,sarif,junit,md.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("flowaudit-out"),
+              show_default=True, envvar="FLOWAUDIT_OUTPUT_DIR", help="Where output files are written.")
+@click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET", help="Do not list the files written.")
+def report(result_path: Path, formats: str, output_dir: Path, quiet: bool) -> None:
+    """Re-render a saved audit result in other formats (no Graph, no snapshot)."""
+    from auditor.commands.report import run_report_command
+
+    sys.exit(run_report_command(result_path, formats, output_dir, quiet=quiet))
+
+
 # --- rules ----------------------------------------------------------------------------------------
 
 @cli.group()

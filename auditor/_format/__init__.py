@@ -53,4 +53,8 @@ def write_outputs(result: AuditResult, names: list[str], output_dir: Path) -> li
     for path, data in rendered:
         atomic.write_bytes(path, data)
         written.append(path)
+    if "md" in names:  # a CI job summary gets the Markdown too (GITHUB_STEP_SUMMARY)
+        from auditor._format.markdown import MarkdownFormat, append_step_summary
+
+        append_step_summary(next(data for path, data in rendered if path.name == MarkdownFormat.filename))
     return written

@@ -1,0 +1,111 @@
+"""``junit.xml``: rule outcomes as tests, for CI systems that show JUnit results.
+
+A test suite per rule family; a test case per rule × resource. Open finding → failure (message and
+remediation), waived finding → passed with a ``waiver`` property, passing rule → one passed case,
+rule not evaluated or not applicable → one skipped case with the reason.
+
+Written with the standard library's ElementTree: the ``junit-xml`` package is unmaintained, and
+the format needs nothing beyond elements and attributes. Tenant text may hold characters XML 1.0
+cannot carry (control characters); they are replaced so the file always parses.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from auditor._format.interface import Formatter
+from auditor.catalog import FAMILIES
+from auditor.redact import scrub
+from auditor.result import AuditResult, Finding, RuleOutcome
+
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: Any) -> str:
+    return _NOT_XML.sub("\ufffd", str(scrub(str(value)) if value is not None else ""))
+
+
+def _remediation(rule: RuleOutcome | None, finding: Finding) -> str:
+    remediation = finding.remediation or (rule.remediation if rule else {})
+    parts = [finding.message, ""]
+    if remediation.get("portal"):
+        parts += ["Remediation (portal):", remediation["portal"], ""]
+    if remediation.get("graph"):
+        parts += ["Remediation (Graph):", remediation["graph"], ""]
+    if rule and rule.references:
+        parts += ["References:"] + [f"- {r.get('title', '')}: {r.get('url', '')}" for r in rule.references]
+    return "\n".join(parts).strip() + "\n"
+
+
+def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
+    return ET.SubElement(suite, "testcase", {"classname": xml_text(classname), "name": xml_text(name), "time": "0"})
+
+
+def _resource_name(finding: Finding) -> str:
+    resource = finding.resource
+    if resource.displayName and resource.displayName != resource.id:
+        return f"{resource.displayName} ({resource.type} {resource.id})"
+    return f"{resource.type} {resource.id}"
+
+
+def build_junit(result: AuditResult) -> ET.Element:
+    findings: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        findings.setdefault(f.ruleId, []).append(f)
+    families: dict[str, list[RuleOutcome]] = {}
+    for rule in sorted(result.rules, key=lambda r: r.id):
+        families.setdefault(rule.family, []).append(rule)
+    order = list(FAMILIES)
+    root = ET.Element("testsuites", {"name": "flowaudit", "timestamp": result.generatedAt[:19]})
+    totals = {"tests": 0, "failures": 0, "skipped": 0}
+    for family in sorted(families, key=lambda f: (order.index(f) if f in order else 99, f)):
+        suite = ET.SubElement(root, "testsuite", {"name": f"{family} {FAMILIES.get(family, family)}"})
+        counts = {"tests": 0, "failures": 0, "skipped": 0}
+        for rule in families[family]:
+            title = f"{rule.id} {rule.title}"
+            if rule.outcome in ("notEvaluated", "notApplicable"):
+                case = _case(suite, rule.id, title)
+                label = "not evaluated" if rule.outcome == "notEvaluated" else "not applicable"
+                ET.SubElement(case, "skipped", {"message": xml_text(f"{label}: {rule.reason or 'no reason recorded'}")})
+                counts["tests"] += 1
+                counts["skipped"] += 1
+                continue
+            rule_findings = findings.get(rule.id, [])
+            if not rule_findings:
+                _case(suite, rule.id, f"{title}: pass")
+                counts["tests"] += 1
+                continue
+            for f in rule_findings:
+                case = _case(suite, rule.id, _resource_name(f))
+                counts["tests"] += 1
+                waiver = f.waiver or {}
+                if f.status == "waived":
+                    props = ET.SubElement(case, "properties")
+                    ET.SubElement(props, "property", {"name": "waiver", "value": xml_text(
+                        f"{waiver.get('justification', '')} (owner {waiver.get('owner') or '-'}, "
+                        f"expires {waiver.get('expires') or '-'})")})
+                    continue
+                failure = ET.SubElement(case, "failure", {
+                    "message": xml_text(f.message), "type": f"{f.severity}"})
+                note = f"Waiver expired on {waiver.get('expires')}.\n\n" if waiver.get("expired") else ""
+                failure.text = xml_text(note + _remediation(rule, f))
+                counts["failures"] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("errors", "0")
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("errors", "0")
+    return root
+
+
+class JunitFormat(Formatter):
+    filename = "junit.xml"
+
+    def format(self, result: AuditResult) -> bytes:
+        root = build_junit(result)
+        ET.indent(root)
+        return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
