@@ -31,11 +31,6 @@ FALLBACK_LABEL = "all applications (application links unavailable)"
 
 # --- one policy ---------------------------------------------------------------------------------
 
-def is_active(policy: ConditionalAccessPolicy, report_only: bool = False) -> bool:
-    """Enforced; with ``report_only`` a report-only policy is judged as if it were enforced."""
-    return policy.is_enabled or (report_only and policy.is_report_only)
-
-
 def _guest_condition_matches(condition: GuestsOrExternalUsers | None) -> bool:
     return bool(condition and SSSU_GUEST_TYPE in condition.types and condition.all_external_tenants)
 
@@ -66,73 +61,87 @@ def unresolved_scope(policy: ConditionalAccessPolicy) -> bool:
     return bool(users and not includes_guests(policy) and (users.includeGroups or users.includeRoles))
 
 
-def _apps(policy: ConditionalAccessPolicy) -> tuple[set[str], set[str]]:
+def _apps(policy: ConditionalAccessPolicy) -> tuple[frozenset[str], frozenset[str]]:
     apps = policy.conditions.applications if policy.conditions else None
     if apps is None:
-        return set(), set()
-    return {fold(a) for a in apps.includeApplications}, {fold(a) for a in apps.excludeApplications}
+        return frozenset(), frozenset()
+    return frozenset(fold(a) for a in apps.includeApplications), frozenset(fold(a) for a in apps.excludeApplications)
 
 
-def targets_all_apps(policy: ConditionalAccessPolicy) -> bool:
-    return ALL in _apps(policy)[0]
+@dataclass(frozen=True)
+class PolicyView:
+    """What coverage needs from one policy, computed once (tenants have hundreds of apps × policies)."""
+
+    policy: ConditionalAccessPolicy
+    enabled: bool
+    report_only: bool
+    covers_guests: bool
+    unresolved_scope: bool
+    include_apps: frozenset[str]
+    exclude_apps: frozenset[str]
+    mfa_control: bool
+    mfa_alternative: bool
+    has_strength: bool
+    strength_name: str | None
+    strength_requires_mfa: bool
+
+    @classmethod
+    def of(cls, policy: ConditionalAccessPolicy) -> PolicyView:
+        grant = policy.grantControls
+        strength = grant.authenticationStrength if grant else None
+        include, exclude = _apps(policy)
+        mfa = bool(grant and "mfa" in grant.controls)
+        return cls(
+            policy=policy, enabled=policy.is_enabled, report_only=policy.is_report_only,
+            covers_guests=covers_guests(policy), unresolved_scope=unresolved_scope(policy),
+            include_apps=include, exclude_apps=exclude, mfa_control=mfa,
+            # Guests who cannot satisfy a strength can still pass with classic MFA only under OR.
+            mfa_alternative=mfa and fold(grant.operator if grant else None) == "or",
+            has_strength=strength is not None,
+            strength_name=(strength.displayName or strength.id) if strength else None,
+            # Every built-in strength satisfies MFA; only a custom one declared "none" does not.
+            strength_requires_mfa=strength is not None and fold(strength.requirementsSatisfied) != "none",
+        )
+
+    @property
+    def id(self) -> str:
+        return self.policy.id
+
+    @property
+    def name(self) -> str:
+        return self.policy.displayName or self.policy.id
+
+    def active(self, report_only: bool = False) -> bool:
+        """Enforced; with ``report_only`` a report-only policy is judged as if it were enforced."""
+        return self.enabled or (report_only and self.report_only)
+
+    @property
+    def targets_all_apps(self) -> bool:
+        return ALL in self.include_apps
+
+    def targets_app(self, app_id: str) -> bool:
+        """``app_id`` is a casefolded appId, or :data:`UNKNOWN_APPS` (fallback: only ``All`` counts)."""
+        if app_id == UNKNOWN_APPS:
+            return ALL in self.include_apps  # exclusions cannot be judged against unknown applications
+        return (ALL in self.include_apps or app_id in self.include_apps) and app_id not in self.exclude_apps
+
+    def covers(self, app_id: str, report_only: bool = False) -> bool:
+        return self.active(report_only) and self.covers_guests and self.targets_app(app_id)
+
+    def satisfies_mfa(self, mail_based: bool) -> bool:
+        """Demands MFA these guests can perform: ``mfa``, or a strength when no provider is mail-based."""
+        return self.mfa_control or (not mail_based and self.strength_requires_mfa)
+
+    @property
+    def strength_without_mfa_alternative(self) -> bool:
+        return self.has_strength and not self.mfa_alternative
+
+    def ref(self) -> dict[str, str | None]:
+        return {"id": self.policy.id, "displayName": self.policy.displayName, "state": self.policy.state}
 
 
-def excluded_apps(policy: ConditionalAccessPolicy) -> list[str]:
-    return sorted(_apps(policy)[1])
-
-
-def targets_app(policy: ConditionalAccessPolicy, app_id: str) -> bool:
-    """``app_id`` is a casefolded appId, or :data:`UNKNOWN_APPS` (fallback: only ``All`` counts)."""
-    include, exclude = _apps(policy)
-    if app_id == UNKNOWN_APPS:
-        return ALL in include  # exclusions cannot be judged against applications we do not know
-    return (ALL in include or app_id in include) and app_id not in exclude
-
-
-def covers(policy: ConditionalAccessPolicy, app_id: str, report_only: bool = False) -> bool:
-    return is_active(policy, report_only) and covers_guests(policy) and targets_app(policy, app_id)
-
-
-# --- grant controls -------------------------------------------------------------------------------
-
-def has_strength(policy: ConditionalAccessPolicy) -> bool:
-    grant = policy.grantControls
-    return bool(grant and grant.authenticationStrength is not None)
-
-
-def strength_name(policy: ConditionalAccessPolicy) -> str | None:
-    grant = policy.grantControls
-    strength = grant.authenticationStrength if grant else None
-    if strength is None:
-        return None
-    return strength.displayName or strength.id
-
-
-def requires_mfa_control(policy: ConditionalAccessPolicy) -> bool:
-    grant = policy.grantControls
-    return bool(grant and "mfa" in grant.controls)
-
-
-def mfa_is_alternative(policy: ConditionalAccessPolicy) -> bool:
-    """Guests who cannot satisfy the strength can still pass with classic MFA (operator OR)."""
-    grant = policy.grantControls
-    return bool(grant and "mfa" in grant.controls and fold(grant.operator) == "or")
-
-
-def strength_without_mfa_alternative(policy: ConditionalAccessPolicy) -> bool:
-    return has_strength(policy) and not mfa_is_alternative(policy)
-
-
-def _strength_requires_mfa(policy: ConditionalAccessPolicy) -> bool:
-    grant = policy.grantControls
-    strength = grant.authenticationStrength if grant else None
-    # Every built-in strength satisfies MFA; only a custom one declared "none" does not.
-    return strength is not None and fold(strength.requirementsSatisfied) != "none"
-
-
-def satisfies_mfa(policy: ConditionalAccessPolicy, mail_based: bool) -> bool:
-    """The policy demands MFA these guests can perform: ``mfa``, or a strength when no provider is mail-based."""
-    return requires_mfa_control(policy) or (not mail_based and _strength_requires_mfa(policy))
+def policy_views(tenant: Tenant) -> list[PolicyView]:
+    return [PolicyView.of(p) for p in tenant.conditional_access_policies]
 
 
 # --- application links ------------------------------------------------------------------------------
@@ -169,10 +178,6 @@ def application_links(ctx: CheckContext) -> Links:
 
 def app_label(app_id: str) -> str:
     return FALLBACK_LABEL if app_id == UNKNOWN_APPS else app_id
-
-
-def policy_ref(policy: ConditionalAccessPolicy) -> dict[str, str | None]:
-    return {"id": policy.id, "displayName": policy.displayName, "state": policy.state}
 
 
 def provider_ids(flow: UserFlow, mail_based_only: bool = False) -> list[str]:

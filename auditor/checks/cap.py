@@ -8,24 +8,13 @@ from auditor.checks import CheckContext, Hit, NotApplicable, Resource, check
 from auditor.checks._coverage import (
     UNKNOWN_APPS,
     Links,
+    PolicyView,
     app_label,
     application_links,
-    covers,
-    covers_guests,
-    excluded_apps,
-    has_strength,
-    is_active,
-    policy_ref,
+    policy_views,
     provider_ids,
-    requires_mfa_control,
-    satisfies_mfa,
-    strength_name,
-    strength_without_mfa_alternative,
-    targets_all_apps,
-    targets_app,
-    unresolved_scope,
 )
-from auditor.model.graph import ConditionalAccessPolicy, UserFlow
+from auditor.model.graph import UserFlow
 
 LIST_LIMIT = 10
 
@@ -45,18 +34,17 @@ def _mail_based(ctx: CheckContext, flow: UserFlow) -> bool:
     return bool(flow.mail_based_providers())
 
 
-def _fallback_exclusions(ctx: CheckContext, links: Links) -> list[dict[str, Any]]:
+def _fallback_exclusions(ctx: CheckContext, views: list[PolicyView], links: Links) -> list[dict[str, Any]]:
     """In the fallback, application exclusions cannot be judged: name them (rule note and evidence)."""
     if links.known:
         return []
-    counted = [p for p in ctx.tenant.conditional_access_policies
-               if (p.is_enabled or p.is_report_only) and covers_guests(p) and targets_all_apps(p)
-               and excluded_apps(p)]
+    counted = [v for v in views if v.active(report_only=True) and v.covers_guests and v.targets_all_apps
+               and v.exclude_apps]
     if counted:
         ctx.note("counted despite application exclusions that could not be judged: "
-                 + ", ".join(f"{p.displayName or p.id} ({len(excluded_apps(p))} excluded)" for p in counted))
-    return [{"id": p.id, "displayName": p.displayName, "excludeApplications": excluded_apps(p)[:LIST_LIMIT]}
-            for p in counted][:LIST_LIMIT]
+                 + ", ".join(f"{v.name} ({len(v.exclude_apps)} excluded)" for v in counted))
+    return [{"id": v.id, "displayName": v.policy.displayName, "excludeApplications": sorted(v.exclude_apps)[:LIST_LIMIT]}
+            for v in counted][:LIST_LIMIT]
 
 
 def _with_note(evidence: dict[str, Any], links: Links, exclusions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -67,7 +55,7 @@ def _with_note(evidence: dict[str, Any], links: Links, exclusions: list[dict[str
     return evidence
 
 
-def _sign_in_failures(ctx: CheckContext, policy: ConditionalAccessPolicy) -> dict[str, Any]:
+def _sign_in_failures(ctx: CheckContext, policy: PolicyView) -> dict[str, Any]:
     tenant = ctx.tenant
     missing = [k for k in ("signIns", "selfServiceSignUpUsers") if not tenant.is_ok(k)]
     if missing:
@@ -89,78 +77,78 @@ def _sign_in_failures(ctx: CheckContext, policy: ConditionalAccessPolicy) -> dic
 def strength_for_mail_based_guests(ctx: CheckContext) -> list[Hit]:
     flows = _flows(ctx)
     links = application_links(ctx)
-    exclusions = _fallback_exclusions(ctx, links)
+    views = policy_views(ctx.tenant)
+    exclusions = _fallback_exclusions(ctx, views, links)
+    judged = []
+    for flow in flows:
+        if flow.providers is None:
+            ctx.note(f"identity providers of {flow.id} were not collected: not judged")
+        elif flow.mail_based_providers():
+            judged.append((flow, links.targets(ctx.tenant, flow)))
     hits: list[Hit] = []
-    for policy in ctx.tenant.conditional_access_policies:
-        if not policy.is_enabled or not strength_without_mfa_alternative(policy):
+    for view in views:
+        if not view.enabled or not view.strength_without_mfa_alternative:
             continue
         affected = []
-        for flow in flows:
-            if flow.providers is None:
-                ctx.note(f"identity providers of {flow.id} were not collected: not judged")
-                continue
-            if not flow.mail_based_providers():
-                continue
-            apps = [a for a in links.targets(ctx.tenant, flow) if covers(policy, a)]
+        for flow, targets in judged:
+            apps = [a for a in targets if view.covers(a)]
             if apps:
                 affected.append({"flow": flow.id, "mailBasedProviders": provider_ids(flow, mail_based_only=True),
-                                 "applications": [app_label(a) for a in apps]})
+                                 "applications": [app_label(a) for a in apps][:50]})
         if not affected:
             continue
-        strength = strength_name(policy)
-        grant = policy.grantControls
-        flow_ids = ", ".join(a["flow"] for a in affected)
+        grant = view.policy.grantControls
+        flow_ids = ", ".join(a["flow"] for a in affected[:LIST_LIMIT])
         evidence = {
-            "policy": policy_ref(policy),
-            "authenticationStrength": strength,
+            "policy": view.ref(),
+            "authenticationStrength": view.strength_name,
             "grantOperator": grant.operator if grant else None,
             "builtInControls": grant.builtInControls if grant else [],
             "affectedFlows": affected,
-            "guestSignInFailures": _sign_in_failures(ctx, policy),
+            "guestSignInFailures": _sign_in_failures(ctx, view),
         }
         hits.append(Hit(
-            Resource("conditionalAccessPolicy", policy.id, policy.displayName),
-            f"Policy requires authentication strength '{strength}' without an MFA alternative for guests of "
-            f"{flow_ids}, who sign up with mail-based identities that cannot satisfy it.",
+            Resource("conditionalAccessPolicy", view.id, view.policy.displayName),
+            f"Policy requires authentication strength '{view.strength_name}' without an MFA alternative for "
+            f"guests of {flow_ids}, who sign up with mail-based identities that cannot satisfy it.",
             _with_note(evidence, links, exclusions)))
     return hits
 
 
-def _satisfying(policies: list[ConditionalAccessPolicy], app: str, mail_based: bool,
-                report_only: bool = False) -> list[ConditionalAccessPolicy]:
-    return [p for p in policies if covers(p, app, report_only) and satisfies_mfa(p, mail_based)]
+def _satisfying(views: list[PolicyView], app: str, mail_based: bool,
+                report_only: bool = False) -> list[PolicyView]:
+    return [v for v in views if v.covers(app, report_only) and v.satisfies_mfa(mail_based)]
 
 
-def _names(policies: list[ConditionalAccessPolicy]) -> list[dict[str, str | None]]:
-    return [policy_ref(p) for p in policies][:LIST_LIMIT]
+def _names(views: list[PolicyView]) -> list[dict[str, str | None]]:
+    return [v.ref() for v in views][:LIST_LIMIT]
 
 
 @check("CAP002")
 def no_mfa_for_flow_guests(ctx: CheckContext) -> list[Hit]:
     flows = _flows(ctx)
     links = application_links(ctx)
-    exclusions = _fallback_exclusions(ctx, links)
-    policies = ctx.tenant.conditional_access_policies
+    views = policy_views(ctx.tenant)
+    exclusions = _fallback_exclusions(ctx, views, links)
     hits: list[Hit] = []
     for flow in flows:
         apps = links.targets(ctx.tenant, flow)
         if not apps:
             continue  # linked to no application: nothing to protect (APP002 reports it)
         mail_based = _mail_based(ctx, flow)
-        uncovered = [a for a in apps if not _satisfying(policies, a, mail_based)]
+        uncovered = [a for a in apps if not _satisfying(views, a, mail_based)]
         if not uncovered:
             continue
         near_misses = {
             # would count if enforced (CAP003)
-            "reportOnlyPolicies": [p for p in policies if p.is_report_only and any(
-                p in _satisfying(policies, a, mail_based, report_only=True) for a in uncovered)],
+            "reportOnlyPolicies": [v for v in views if v.report_only and v.satisfies_mfa(mail_based)
+                                   and any(v.covers(a, report_only=True) for a in uncovered)],
             # cover the guests but grant only an authentication strength they cannot satisfy
-            "strengthOnlyPolicies": [p for p in policies if mail_based and has_strength(p)
-                                     and not requires_mfa_control(p) and any(covers(p, a) for a in uncovered)],
+            "strengthOnlyPolicies": [v for v in views if mail_based and v.has_strength and not v.mfa_control
+                                     and any(v.covers(a) for a in uncovered)],
             # require MFA but reach users through groups or roles, which cannot be resolved here
-            "groupOrRoleScopedPolicies": [p for p in policies if is_active(p) and unresolved_scope(p)
-                                          and requires_mfa_control(p)
-                                          and any(targets_app(p, a) for a in uncovered)],
+            "groupOrRoleScopedPolicies": [v for v in views if v.enabled and v.unresolved_scope and v.mfa_control
+                                          and any(v.targets_app(a) for a in uncovered)],
         }
         evidence: dict[str, Any] = {
             "flow": flow.id,
@@ -184,28 +172,29 @@ def no_mfa_for_flow_guests(ctx: CheckContext) -> list[Hit]:
 def report_only_guest_mfa(ctx: CheckContext) -> list[Hit]:
     flows = _flows(ctx)
     links = application_links(ctx)
-    exclusions = _fallback_exclusions(ctx, links)
-    policies = ctx.tenant.conditional_access_policies
+    views = policy_views(ctx.tenant)
+    exclusions = _fallback_exclusions(ctx, views, links)
     hits: list[Hit] = []
     for flow in flows:
         mail_based = _mail_based(ctx, flow)
         apps: list[str] = []
-        report_only: list[ConditionalAccessPolicy] = []
+        report_only: dict[str, PolicyView] = {}
         for app in links.targets(ctx.tenant, flow):
-            if _satisfying(policies, app, mail_based):
+            if _satisfying(views, app, mail_based):
                 continue
-            would = [p for p in _satisfying(policies, app, mail_based, report_only=True) if p.is_report_only]
+            would = [v for v in _satisfying(views, app, mail_based, report_only=True) if v.report_only]
             if would:
                 apps.append(app)
-                report_only.extend(p for p in would if p not in report_only)
+                report_only.update((v.id, v) for v in would)
         if not apps:
             continue
-        names = ", ".join(p.displayName or p.id for p in report_only[:LIST_LIMIT])
+        pilots = list(report_only.values())
+        names = ", ".join(v.name for v in pilots[:LIST_LIMIT])
         where = app_label(UNKNOWN_APPS) if not links.known else f"{len(apps)} linked application(s)"
         evidence = {
             "flow": flow.id,
             "applications": [app_label(a) for a in apps][:50],
-            "reportOnlyPolicies": _names(report_only),
+            "reportOnlyPolicies": _names(pilots),
         }
         hits.append(Hit(Resource("userFlow", flow.id, flow.id),
                         f"MFA for guests of {flow.id} on {where} is only in report-only "
