@@ -59,7 +59,7 @@ def options_passed_indirectly(text: str) -> set[str]:
     """Options collected in a shell array or `set --` and then passed to `flowaudit audit`."""
     found = set()
     for line in join_continuations(text):
-        if re.search(r"\w=\(|^\s*set -- ", line):
+        if re.search(r"\w=\(|\bset -- ", line):
             found |= set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", line))
     return found
 
