@@ -1,0 +1,225 @@
+"""Benchmark flowaudit on a large synthetic tenant and print the figures of issue 6.
+
+    .venv/bin/python benchmarks/run.py                      # 40k guests, 600k sign-ins, 20 flows, 200 policies
+    .venv/bin/python benchmarks/run.py --sign-ins 60000 --reps 2 --no-scale   # a quick look
+
+Builds the tenant once into a temp dir, then runs, alternating, ``--reps`` repetitions of:
+(a) the floor: a bare Python pass that decompresses and ``json.loads`` every line of every data file;
+(b) ``flowaudit audit --format json``; (c) ``--format json,html``; (d) ``--format pdf``;
+(e) ``flowaudit --help`` against ``python -c "import click, pydantic, jinja2"``.
+Each run is a fresh child process; its peak RSS comes from ``os.wait4``'s rusage for that child.
+Then (unless ``--no-scale``) peak RSS of (b) at 300k, 600k and 1.2M sign-ins (same guests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from make_tenant import TenantSize, make_tenant  # noqa: E402
+
+FLOOR = r"""
+import gzip, json, sys
+from pathlib import Path
+root = Path(sys.argv[1])
+manifest = json.loads((root / "manifest.json").read_text())
+n = 0
+for entry in manifest["sources"].values():
+    if entry.get("file"):
+        path = root / entry["file"]
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as handle:
+            for line in handle:
+                json.loads(line)
+                n += 1
+print(n)
+"""
+
+
+@dataclass
+class Run:
+    seconds: float
+    max_rss_kib: int
+    code: int
+
+
+@dataclass
+class Case:
+    name: str
+    argv: list[str]
+    runs: list[Run] = field(default_factory=list)
+    skipped: str | None = None
+
+    def median(self) -> float:
+        return statistics.median(r.seconds for r in self.runs)
+
+    def peak_rss_mib(self) -> float:
+        return max(r.max_rss_kib for r in self.runs) / 1024
+
+
+def run_child(argv: list[str], cwd: Path) -> Run:
+    """Run one fresh child; wall time and that child's own peak RSS (KiB on Linux) via wait4."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"benchmark child failed ({proc.returncode}): {' '.join(argv)}\n{stderr[-2000:]}")
+    return Run(elapsed, usage.ru_maxrss, proc.returncode)
+
+
+def format_available(name: str) -> str | None:
+    """None when the output module exists, else why the case is skipped."""
+    module = {"html": "auditor._format.html", "pdf": "auditor._format.pdf"}[name]
+    if importlib.util.find_spec(module) is None:
+        return f"{module} is not present in this build yet"
+    return None
+
+
+def pdf_pages(path: Path) -> int | None:
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return None
+    return len(PdfReader(str(path)).pages)
+
+
+def machine() -> dict[str, str]:
+    mem = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    cpu = ""
+    with contextlib.suppress(OSError):
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), "")
+    return {"cores": str(os.cpu_count()), "memory": mem, "cpu": cpu, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="flowaudit benchmarks (issue 6)")
+    defaults = TenantSize()
+    parser.add_argument("--guests", type=int, default=defaults.guests)
+    parser.add_argument("--sign-ins", type=int, default=defaults.sign_ins)
+    parser.add_argument("--flows", type=int, default=defaults.flows)
+    parser.add_argument("--policies", type=int, default=defaults.policies)
+    parser.add_argument("--connectors", type=int, default=defaults.connectors)
+    parser.add_argument("--attributes", type=int, default=defaults.attributes)
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of each case (alternating)")
+    parser.add_argument("--no-scale", action="store_true", help="skip the 300k/600k/1.2M memory series")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--workdir", type=Path, help="keep the snapshots here instead of a temp dir")
+    args = parser.parse_args(argv)
+
+    flowaudit = shutil.which("flowaudit", path=str(Path(sys.executable).parent)) or shutil.which("flowaudit")
+    if not flowaudit:
+        raise SystemExit("flowaudit is not installed in this environment")
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="flowaudit-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    size = TenantSize(guests=args.guests, sign_ins=args.sign_ins, flows=args.flows, connectors=args.connectors,
+                      attributes=args.attributes, policies=args.policies)
+    figures: dict = {"machine": machine(), "size": size.__dict__}
+    print(f"machine: {figures['machine']}", flush=True)
+
+    start = time.perf_counter()
+    snapshot = make_tenant(work / "tenant", size)
+    figures["generateSeconds"] = round(time.perf_counter() - start, 1)
+    figures["snapshotMiB"] = round(sum(p.stat().st_size for p in snapshot.iterdir()) / 2**20, 1)
+    print(f"generated {snapshot} in {figures['generateSeconds']} s ({figures['snapshotMiB']} MiB on disk)",
+          flush=True)
+
+    out = work / "out"
+    audit = [flowaudit, "audit", "--snapshot", str(snapshot), "--fail-on", "none", "-q", "--reproducible",
+             "--output-dir", str(out)]
+    cases = [
+        Case("a floor: gunzip + json.loads", [sys.executable, "-c", FLOOR, str(snapshot)]),
+        Case("b audit --format json", [*audit, "--format", "json"]),
+        Case("c audit --format json,html", [*audit, "--format", "json,html"], skipped=format_available("html")),
+        Case("d audit --format pdf", [*audit, "--format", "pdf"], skipped=format_available("pdf")),
+        Case("e flowaudit --help", [flowaudit, "--help"]),
+        Case("e python -c 'import click, pydantic, jinja2'",
+             [sys.executable, "-c", "import click, pydantic, jinja2"]),
+    ]
+    for rep in range(args.reps):
+        for case in cases:
+            if case.skipped:
+                continue
+            case.runs.append(run_child(case.argv, work))
+            print(f"  rep {rep + 1} {case.name}: {case.runs[-1].seconds:.2f} s, "
+                  f"{case.runs[-1].max_rss_kib / 1024:.0f} MiB", flush=True)
+
+    print("\nmedians (fresh child per run):")
+    results = {}
+    for case in cases:
+        if case.skipped:
+            print(f"  {case.name:48s} skipped: {case.skipped}")
+            results[case.name] = {"skipped": case.skipped}
+            continue
+        results[case.name] = {"medianSeconds": round(case.median(), 3), "peakRssMiB": round(case.peak_rss_mib(), 1),
+                               "runs": [round(r.seconds, 3) for r in case.runs]}
+        print(f"  {case.name:48s} {case.median():8.3f} s   peak RSS {case.peak_rss_mib():7.1f} MiB")
+    figures["cases"] = results
+    floor, audit_json = cases[0], cases[1]
+    figures["auditOverFloor"] = round(audit_json.median() / floor.median(), 2)
+    print(f"\n(b)/(a) audit json / floor = {figures['auditOverFloor']:.2f}  (target <= 2.5)")
+    figures["helpOverImports"] = round(cases[4].median() / cases[5].median(), 2)
+    print(f"(e) flowaudit --help / bare imports = {figures['helpOverImports']:.2f}  (target <= 1.5)")
+    result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    figures["findings"] = len(result["findings"])
+    figures["resultJsonMiB"] = round((out / "result.json").stat().st_size / 2**20, 2)
+    print(f"findings: {figures['findings']}, result.json {figures['resultJsonMiB']} MiB")
+    if (out / "report.html").is_file():
+        figures["htmlMiB"] = round((out / "report.html").stat().st_size / 2**20, 2)
+        print(f"report.html {figures['htmlMiB']} MiB  (target <= 15 MB)")
+    if (out / "report.pdf").is_file():
+        figures["pdfPages"] = pdf_pages(out / "report.pdf")
+        figures["pdfMiB"] = round((out / "report.pdf").stat().st_size / 2**20, 2)
+        print(f"report.pdf {figures['pdfPages']} pages, {figures['pdfMiB']} MiB  (target <= 60 pages)")
+
+    if not args.no_scale:
+        print("\nmemory against the number of sign-ins (audit --format json, one run each):")
+        scale = {}
+        for count in (args.sign_ins // 2, args.sign_ins, args.sign_ins * 2):
+            if count == args.sign_ins:
+                path = snapshot
+            else:
+                path = make_tenant(work / f"tenant-{count}", TenantSize(**{**size.__dict__, "sign_ins": count}))
+            run = run_child([*audit[:3], str(path), *audit[4:], "--format", "json"], work)
+            scale[count] = {"seconds": round(run.seconds, 2), "peakRssMiB": round(run.max_rss_kib / 1024, 1)}
+            print(f"  {count:>9,} sign-ins: {run.seconds:7.2f} s, peak RSS {run.max_rss_kib / 1024:7.1f} MiB",
+                  flush=True)
+            if path != snapshot:
+                shutil.rmtree(path)
+        figures["scale"] = scale
+
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
