@@ -145,7 +145,7 @@ def config_show(ctx: click.Context, command_name: str, as_json: bool, args: tupl
 
 # --- collect / permissions ----------------------------------------------------------------------
 
-@cli.command()
+@cli.command(cls=ConfigCommand)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, envvar="FLOWAUDIT_OUTPUT",
               help="Snapshot to write: a directory, or a .zip file.")
 @click.option("--previous", type=click.Path(path_type=Path), envvar="FLOWAUDIT_PREVIOUS",

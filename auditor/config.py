@@ -220,6 +220,13 @@ def _asks_for_help(args: list[str], ctx: click.Context) -> bool:
 class ConfigCommand(click.Command):
     """A command whose option defaults come from the config file (loaded before options resolve)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not any(p.name == "config_path" for p in self.params):  # every configurable command takes --config
+            self.params.append(click.Option(["--config", "config_path"], type=click.Path(path_type=Path),
+                                            envvar=CONFIG_ENVVAR,
+                                            help=f"Config file (default: ./{CONFIG_FILE_NAME} when present)."))
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         config = Config()
         if not ctx.resilient_parsing and not _asks_for_help(args, ctx):

@@ -164,3 +164,17 @@ def test_config_show_table_names_every_source(tmp_path):
     assert lines["format"].split()[1:] == ["md", "command", "line"]
     assert lines["cloud"].endswith("default")
     assert run.stdout.startswith("config file: flowaudit.yaml (from ./flowaudit.yaml)")
+
+
+def test_collect_options_come_from_the_same_file(tmp_path):
+    # one file for the nightly job: collect-only keys are ignored by audit and vice versa
+    (tmp_path / "flowaudit.yaml").write_text("auth: managed-identity\nsignin-days: 7\nfail-on: low\n"
+                                              "output: snapshots/tonight.zip\n")
+    collect = show("--for", "collect")
+    assert collect["auth"] == {"key": "auth", "value": "managed-identity", "source": "config file flowaudit.yaml"}
+    assert collect["signin-days"]["value"] == 7
+    assert collect["output"]["value"] == "snapshots/tonight.zip"
+    assert "fail-on" not in collect
+    assert show()["fail-on"]["value"] == "low" and "output" not in show()
+    run = invoke(["collect", "--help"])
+    assert run.exit_code == 0 and "--config" in run.stdout
