@@ -40,22 +40,24 @@ class RichProgress(Progress):
         from rich.progress import Progress as RichBars
 
         self._bars = RichBars(SpinnerColumn(), TextColumn("{task.description:<32}"), BarColumn(),
-                              TextColumn("{task.completed:>8} records"), TextColumn("{task.fields[status]}"),
+                              TextColumn("{task.fields[records]:>8} records"), TextColumn("{task.fields[status]}"),
                               TimeElapsedColumn(), console=Console(file=stream), transient=False)
         self._tasks: dict[str, Any] = {}
+        self._counts: dict[str, int] = {}
         self._bars.start()
 
     def start(self, key: str) -> None:
-        self._tasks[key] = self._bars.add_task(key, total=None, status="")
+        self._tasks[key] = self._bars.add_task(key, total=None, status="", records=0)
 
     def advance(self, key: str, count: int) -> None:
         if key in self._tasks:
-            self._bars.advance(self._tasks[key], count)
+            self._counts[key] = self._counts.get(key, 0) + count
+            self._bars.update(self._tasks[key], records=self._counts[key])
 
     def finish(self, key: str, status: str, count: int, partial: bool = False) -> None:
         if key not in self._tasks:
             self.start(key)
-        self._bars.update(self._tasks[key], completed=count, total=max(count, 1),
+        self._bars.update(self._tasks[key], completed=1, total=1, records=count,
                           status=status + (" (partial)" if partial else ""))
 
     def close(self) -> None:
