@@ -292,3 +292,20 @@ def test_zip_output(graph: GraphDouble, tmp_path: Path) -> None:
     snapshot = open_snapshot(out)
     assert snapshot.status("authorizationPolicy") == "ok"
     assert json.loads(json.dumps(snapshot.first_record("authorizationPolicy")))["allowInvitesFrom"] == "everyone"
+
+
+def test_live_audit_collects_then_audits(graph: GraphDouble, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from collect_support import FAST_ENV
+
+    from auditor.cli import cli
+
+    serve_tenant(graph, b2xUserFlows=[flow("B2X_1_a", attributes=[assignment("extension_abc_V", data_type="boolean")])])
+    saved = tmp_path / "saved"
+    result = CliRunner().invoke(cli, ["audit", "--graph-url", graph.url, "--auth", "token", "--save-snapshot",
+                                      str(saved), "--output-dir", str(tmp_path / "out"), "--fail-on", "none"],
+                                env={**FAST_ENV, "FLOWAUDIT_ACCESS_TOKEN": TOKEN})
+    assert result.exit_code == 0, result.output
+    assert open_snapshot(saved).status("b2xUserFlows") == "ok"
+    audit = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert "ATT001" in {f["ruleId"] for f in audit["findings"]}
