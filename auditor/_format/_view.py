@@ -29,10 +29,11 @@ class Caps:
     rows_per_group: int  # findings shown per rule
     items_per_list: int  # entries shown per evidence list or table
     scalar_columns: int  # scalar evidence keys shown as table columns (the rest as details)
+    detail_rows: int  # findings per rule whose remaining evidence is shown in full
 
 
-HTML_CAPS = Caps(rows_per_group=500, items_per_list=50, scalar_columns=4)
-PDF_CAPS = Caps(rows_per_group=25, items_per_list=10, scalar_columns=2)
+HTML_CAPS = Caps(rows_per_group=500, items_per_list=50, scalar_columns=4, detail_rows=500)
+PDF_CAPS = Caps(rows_per_group=25, items_per_list=10, scalar_columns=2, detail_rows=3)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class FindingRow:
     columns: list[Cell]  # values for the group's scalar evidence columns
     details: list[tuple[str, Cell]]  # the remaining evidence, label → cell
     waiver_note: str | None
+    evidence_cut: bool = False  # evidence beyond the columns left out (the PDF details only a few rows)
 
 
 @dataclass
@@ -70,6 +72,11 @@ class RuleGroup:
     total: int
     open: int
     waived: int
+
+    @property
+    def without_details(self) -> int:
+        """Shown findings whose full evidence is left to result.json (the PDF keeps a few)."""
+        return sum(1 for row in self.rows if row.evidence_cut)
 
     @property
     def hidden(self) -> int:
@@ -204,12 +211,13 @@ def waiver_note(finding: Finding) -> str | None:
     return f"waived until {expires}" + (f" (owner {clean(owner)})" if owner else "")
 
 
-def _row(f: Finding, columns: list[str], caps: Caps) -> FindingRow:
+def _row(f: Finding, columns: list[str], caps: Caps, details: bool = True) -> FindingRow:
+    rest = [(label(k), v) for k, v in f.evidence.items() if k not in columns]
     return FindingRow(
         finding=f, status=f.status, name=clean(f.resource.displayName or f.resource.id),
         columns=[cell(f.evidence.get(k), caps) for k in columns],
-        details=[(label(k), cell(v, caps)) for k, v in f.evidence.items() if k not in columns],
-        waiver_note=waiver_note(f))
+        details=[(key, cell(v, caps)) for key, v in rest] if details else [],
+        waiver_note=waiver_note(f), evidence_cut=bool(rest) and not details)
 
 
 def _group(rule_id: str, findings: list[Finding], rule: RuleOutcome | None, caps: Caps) -> RuleGroup:
@@ -220,7 +228,7 @@ def _group(rule_id: str, findings: list[Finding], rule: RuleOutcome | None, caps
         keys.extend(k for k in f.evidence if k not in keys)
     columns = [k for k in keys if k != "note" and all(_is_scalar(f.evidence.get(k)) for f in shown)]
     columns = columns[: caps.scalar_columns]
-    rows = [_row(f, columns, caps) for f in shown]
+    rows = [_row(f, columns, caps, details=i < caps.detail_rows) for i, f in enumerate(shown)]
     first = findings[0]
     family = rule_id[:3]
     return RuleGroup(
