@@ -8,6 +8,7 @@ derive what they expect from the result itself. Waivers are applied by hand to a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from graphdata import (
     assignment,
@@ -34,7 +35,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def hostile_tenant(dest: Path, *, server: str = "http://127.0.0.1:9", guests: int = 6,
-                   sign_up_enabled: bool = True) -> Path:
+                   sign_up_enabled: bool = True, **overrides: Any) -> Path:
     """A tenant exercising most rules, with markup, local URLs and secrets in every free-text field."""
     remote_img = f"<img src=\"{server}/x.png\">"
     bad_flow = f"B2X_1_{SCRIPT}"
@@ -56,8 +57,7 @@ def hostile_tenant(dest: Path, *, server: str = "http://127.0.0.1:9", guests: in
                   last_sign_in="2025-01-02T00:00:00Z" if i % 3 else None, created="2024-05-01T00:00:00Z")
              for i in range(guests)]
     sign_ins = [sign_in(users[0]["id"], app_name=f"Portal {SCRIPT}"), sign_in(users[1]["id"], ca_status="notApplied")]
-    return write_snapshot(
-        dest,
+    sources: dict[str, Any] = dict(
         authenticationFlowsPolicy=[{"id": "authenticationFlowsPolicy", "displayName": "Authentication flows policy",
                                     "selfServiceSignUp": {"isEnabled": sign_up_enabled}}],
         b2xUserFlows=flows,
@@ -72,6 +72,7 @@ def hostile_tenant(dest: Path, *, server: str = "http://127.0.0.1:9", guests: in
         selfServiceSignUpUsers=users,
         signIns=sign_ins,
     )
+    return write_snapshot(dest, **{**sources, **overrides})
 
 
 def audit(snapshot: Path) -> AuditResult:

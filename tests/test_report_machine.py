@@ -161,3 +161,18 @@ def test_report_rejects_an_unknown_format(outputs, tmp_path):
     _, out = outputs
     run = CliRunner().invoke(cli, ["report", str(out / "result.json"), "--format", "docx"])
     assert run.exit_code == 2 and "unknown format" in run.output
+
+
+def test_html_lists_rules_not_evaluated_with_what_to_grant_and_the_waivers(tmp_path):
+    from auditor._format.html import HtmlFormat
+
+    result = with_waivers(audit(hostile_tenant(tmp_path / "snap", signIns="forbidden")))
+    html = HtmlFormat().format(result).decode("utf-8")
+    section = html.split('id="not-evaluated"')[1].split("</section>")[0]
+    not_evaluated = [r for r in result.rules if r.outcome == "notEvaluated"]
+    assert not_evaluated and all(f'data-rule="{r.id}"' in section for r in not_evaluated)
+    assert "Grant AuditLog.Read.All to the collecting identity for signIns." in section
+    waivers = html.split('id="waivers"')[1].split("</section>")[0]
+    assert len(result.findings) > 1
+    assert "Accepted by CAB-42 &lt;script&gt;" in waivers and "2027-03-31" in waivers
+    assert "waiver expired on 2026-06-30" in waivers
