@@ -32,12 +32,6 @@ class FlowauditGroup(click.Group):
             ctx.exit(130)
 
 
-def _split_ids(value: str | None) -> set[str] | None:
-    if value is None:
-        return None
-    return {part.strip().upper() for part in value.split(",") if part.strip()}
-
-
 def connection_options(func: Any) -> Any:
     """Options to reach Graph, shared by collect and live audit."""
     options = [
@@ -75,7 +69,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 @cli.command(cls=ConfigCommand)
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), envvar="FLOWAUDIT_SNAPSHOT",
               help="Audit this snapshot (directory or .zip) offline.")
-@click.option("--sample", envvar="FLOWAUDIT_SAMPLE", help="Audit a bundled sample snapshot (contoso, clean).")
+@click.option("--sample", envvar="FLOWAUDIT_SAMPLE", help="Audit a bundled sample snapshot (contoso, fabrikam, clean).")
 @click.option("--save-snapshot", type=click.Path(path_type=Path), envvar="FLOWAUDIT_SAVE_SNAPSHOT",
               help="Live audit: keep the collected snapshot here.")
 @click.option("--format", "formats", default="json", show_default=True, envvar="FLOWAUDIT_FORMAT",

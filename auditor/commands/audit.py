@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -56,14 +57,20 @@ def run_audit_command(opts: dict[str, Any]) -> int:
     if opts.get("fail_on_new") and not opts.get("baseline"):
         raise InputError("--fail-on-new needs --baseline (the previous result.json)")
     baseline = load_result(opts["baseline"]) if opts.get("baseline") else None
-    if opts.get("sample"):
-        snapshot_path = resolve_sample(opts["sample"])
-    elif opts.get("snapshot_path"):
-        snapshot_path = opts["snapshot_path"]
-    else:
-        snapshot_path = _collect_live(opts)
-    snapshot = open_snapshot(snapshot_path)
-    result = run_audit(snapshot, options)
+    scratch: Path | None = None
+    try:
+        if opts.get("sample"):
+            snapshot_path = resolve_sample(opts["sample"])
+        elif opts.get("snapshot_path"):
+            snapshot_path = opts["snapshot_path"]
+        else:
+            if opts.get("save_snapshot") is None:
+                scratch = Path(tempfile.mkdtemp(prefix="flowaudit-"))
+            snapshot_path = _collect_live(opts, opts.get("save_snapshot") or scratch / "snapshot")
+        result = run_audit(open_snapshot(snapshot_path), options)
+    finally:
+        if scratch is not None:  # a live audit without --save-snapshot keeps no tenant data on disk
+            shutil.rmtree(scratch, ignore_errors=True)
     if waivers is not None:
         apply_waivers(result, waivers)
     if baseline is not None:
@@ -102,12 +109,9 @@ def _warn_waivers(summary: dict[str, Any]) -> None:
                    "(stale: remove it)", err=True)
 
 
-def _collect_live(opts: dict[str, Any]) -> Path:
+def _collect_live(opts: dict[str, Any], target: Path) -> Path:
     from auditor.collect import collect  # imports msgraph/azure: only on the live path
 
     connection = ConnectionOptions(tenant=opts.get("tenant"), cloud=opts["cloud"], graph_url=opts.get("graph_url"),
                                    auth=opts["auth"])
-    target = opts.get("save_snapshot")
-    if target is None:
-        target = Path(tempfile.mkdtemp(prefix="flowaudit-")) / "snapshot"
     return collect(connection, Path(target), signin_days=opts["signin_days"], quiet=bool(opts.get("quiet")))
