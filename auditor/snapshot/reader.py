@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import zipfile
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -142,12 +143,14 @@ class Snapshot:
         return list(self.iter_records(key))
 
 
-class _Opener:
-    def exists(self, name: str) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+class _Opener(ABC):
+    """Where a snapshot's files live: a directory or a zip archive."""
 
-    def open(self, name: str, label: str) -> IO[bytes]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def exists(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def open(self, name: str, label: str) -> IO[bytes]: ...
 
 
 class _DirOpener(_Opener):
