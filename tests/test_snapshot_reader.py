@@ -138,3 +138,17 @@ def test_writer_replaces_an_existing_snapshot_atomically(tmp_path: Path) -> None
     assert open_snapshot(second).first_record("b2xUserFlows")["id"] == "B2X_1_new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["snap"]
     shutil.rmtree(second)
+
+
+def test_atomic_writes_respect_the_umask(tmp_path: Path) -> None:
+    import os
+
+    from auditor import atomic
+
+    old = os.umask(0o027)
+    try:
+        atomic.write_text(tmp_path / "report.html", "<p>ok</p>")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
