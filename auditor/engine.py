@@ -137,13 +137,13 @@ def evaluate_rule(rule: RuleDefinition, check_fn: Any, tenant: Tenant,
         base.reason = f"internal error in the check: {type(exc).__name__}: {exc}"
         return base, []
     partial = [k for k in rule.sources + rule.optionalSources if tenant.is_ok(k) and tenant.is_partial(k)]
-    notes = list(ctx.notes)
+    notes = ctx.gaps + ctx.notes
     if partial:
         notes.append(f"data is partial for {', '.join(partial)}")
     if hits:
         base.outcome = "fail"
         base.findings = len(hits)
-    elif partial:
+    elif partial or ctx.gaps:
         base.outcome = "notEvaluated"
         base.missingSources = partial
         notes.insert(0, "no finding in the data collected, but a pass cannot be concluded")

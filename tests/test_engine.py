@@ -101,3 +101,19 @@ def test_fingerprint_is_stable_across_message_changes() -> None:
 
     assert fingerprint("CON001", "apiConnector", "ABC") == fingerprint("CON001", "apiConnector", "abc")
     assert fingerprint("CON001", "apiConnector", "abc") != fingerprint("CON002", "apiConnector", "abc")
+
+
+def test_a_data_gap_turns_no_finding_into_not_evaluated_but_keeps_findings(tmp_path: Path) -> None:
+    """One flow's providers missing: IDP003 still reports the flow it can see, never passes blind."""
+    known = flow("B2X_1_known", providers=("AADSignup-OAUTH",))
+    unknown = flow("B2X_1_unknown")
+    del unknown["userFlowIdentityProviders"]
+    blind = run_audit(open_snapshot(write_snapshot(tmp_path / "a", b2xUserFlows=[
+        flow("B2X_1_known", providers=("EmailOtpSignup-OAUTH",)), unknown])), AuditOptions(only={"IDP003"}))
+    assert blind.rules[0].outcome == "notEvaluated"
+    assert "B2X_1_unknown" in blind.rules[0].reason
+    seen = run_audit(open_snapshot(write_snapshot(tmp_path / "b", b2xUserFlows=[known, unknown])),
+                     AuditOptions(only={"IDP003"}))
+    assert seen.rules[0].outcome == "fail"
+    assert [f.resource.id for f in seen.findings] == ["B2X_1_known"]
+    assert "B2X_1_unknown" in seen.rules[0].reason

@@ -267,3 +267,13 @@ def test_cap002_on_real_listener_shape_names_the_uncovered_app(audit_rule):
     assert outcome.outcome == "fail"
     assert findings[0].evidence["linkedApplications"] == sorted([APP_A, APP_B])
     assert findings[0].evidence["uncoveredApplications"] == [APP_B]
+
+
+def test_cap001_not_evaluated_when_a_flows_providers_are_unknown_and_nothing_fails(audit_rule):
+    unknown = flow("B2X_1_unknown")
+    del unknown["userFlowIdentityProviders"]
+    policy = ca_policy("p-strength", controls=[], auth_strength=strength())
+    outcome, findings = audit_rule("CAP001", b2xUserFlows=[unknown], conditionalAccessPolicies=[policy],
+                                   userFlowApplications=[listener("B2X_1_unknown", [APP_A])])
+    assert outcome.outcome == "notEvaluated" and findings == []
+    assert "B2X_1_unknown" in outcome.reason

@@ -48,11 +48,21 @@ class CheckContext:
     params: dict[str, Any]
     now: datetime  # the snapshot's collectedAt: re-auditing an old snapshot gives the same answer
     notes: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         """A remark that qualifies the outcome (e.g. a fallback taken); shown with the rule."""
         if text not in self.notes:
             self.notes.append(text)
+
+    def gap(self, text: str) -> None:
+        """Some data the rule needs is missing (e.g. one flow's children were not collected).
+
+        Findings from the data that is there still count; but with no finding the rule is
+        ``notEvaluated``, because the missing part might have failed it.
+        """
+        if text not in self.gaps:
+            self.gaps.append(text)
 
 
 CheckFunction = Callable[[CheckContext], list[Hit]]

@@ -95,12 +95,10 @@ def _flows_or_not_applicable(ctx: CheckContext) -> None:
 
 
 def _conclude(ctx: CheckContext, hits: list[Hit], gaps: list[str | None]) -> list[Hit]:
-    """Report what was found; without a finding, missing data means not evaluated, never pass."""
-    reasons = [g for g in gaps if g]
-    if reasons and not hits:
-        raise NotEvaluated("; ".join(reasons))
-    for reason in reasons:
-        ctx.note(reason)
+    """Record what could not be judged; the engine turns "no finding but a gap" into notEvaluated."""
+    for reason in gaps:
+        if reason:
+            ctx.gap(reason)
     return hits
 
 

@@ -82,7 +82,7 @@ def strength_for_mail_based_guests(ctx: CheckContext) -> list[Hit]:
     judged = []
     for flow in flows:
         if flow.providers is None:
-            ctx.note(f"identity providers of {flow.id} were not collected: not judged")
+            ctx.gap(f"identity providers of {flow.id} were not collected: not judged")
         elif flow.mail_based_providers():
             judged.append((flow, links.targets(ctx.tenant, flow)))
     hits: list[Hit] = []

@@ -47,5 +47,5 @@ def inactive_guests(ctx: CheckContext) -> list[Hit]:
              "neverSignedIn": last is None, "identityIssuers": user.issuers(),
              "accountEnabled": user.accountEnabled, "mail": user.mail}))
     if undated:
-        ctx.note(f"{undated} guest(s) have neither a sign-in nor a creation date and were not judged")
+        ctx.gap(f"{undated} guest(s) have neither a sign-in nor a creation date and were not judged")
     return hits

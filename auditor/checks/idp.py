@@ -38,15 +38,8 @@ def _flows_with_providers(ctx: CheckContext, builtins: bool) -> list[tuple[UserF
                   f"the identity providers of user flow(s) {', '.join(missing)} were not collected")
         if not known:
             raise NotEvaluated(reason)
-        ctx.note(reason)
+        ctx.gap(reason)
     return known
-
-
-def _require_complete(ctx: CheckContext, hits: list[Hit]) -> list[Hit]:
-    """No finding while some flow's providers are unknown is not a pass."""
-    if not hits and ctx.notes:
-        raise NotEvaluated(ctx.notes[0])
-    return hits
 
 
 @check("IDP001")
@@ -70,7 +63,7 @@ def email_otp_offered_but_off(ctx: CheckContext) -> list[Hit]:
                 "cannot sign up.",
                 {"providers": _labels(otp), "providerIds": sorted(p.id for p in otp),
                  "allowExternalIdToUseEmailOtp": method.allowExternalIdToUseEmailOtp}))
-    return _require_complete(ctx, hits)
+    return hits
 
 
 @check("IDP002")
@@ -89,7 +82,7 @@ def social_provider_not_configured(ctx: CheckContext) -> list[Hit]:
                 {"missingProviders": names,
                  "flowProviderIds": sorted(p.id for p in offered if p.kind in missing),
                  "configuredProviders": sorted({PROVIDER_LABELS.get(k, k) for k in configured})}))
-    return _require_complete(ctx, hits)
+    return hits
 
 
 @check("IDP003")
@@ -103,4 +96,4 @@ def entra_sign_up_needs_password(ctx: CheckContext) -> list[Hit]:
                 f"User flow {flow.id} offers Microsoft Entra ID sign-up: users who create an account through it "
                 "must set a password at first sign-up; passwordless methods can be registered only afterwards.",
                 {"providers": _labels(aad), "providerIds": sorted(p.id for p in aad)}))
-    return _require_complete(ctx, hits)
+    return hits
