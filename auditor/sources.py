@@ -36,7 +36,7 @@ SOURCES: tuple[Source, ...] = (
            note="apiConnectorConfiguration per flow is documented with IdentityUserFlow.ReadWrite.All only"),
     Source("userFlowAttributes", "v1.0", "/identity/userFlowAttributes", "IdentityUserFlow.Read.All"),
     Source("apiConnectors", "v1.0", "/identity/apiConnectors", "APIConnectors.Read.All",
-           note="Microsoft docs list APIConnectors.ReadWrite.All; Read.All works for listing"),
+           note="Microsoft docs list APIConnectors.ReadWrite.All; Read.All is tried first and a refusal is reported as forbidden"),
     Source("identityProviders", "v1.0", "/identity/identityProviders", "IdentityProvider.Read.All"),
     Source("userFlowApplications", "beta",
            "/identity/events/onSignupStart?$expand=microsoft.graph.invokeUserFlowListener/userFlow",
