@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.errors import InputError
 from auditor.resources import rules_dir
+from auditor.severity import SEVERITIES, SEVERITY_RANK
 from auditor.sources import SOURCE_KEYS
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-SEVERITY_RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES), start=1)}  # info=1 … critical=5
+__all__ = ["SEVERITIES", "SEVERITY_RANK", "RuleDefinition", "load_catalog", "FAMILIES"]
+
 CATALOG_VERSION = 1
 
 FAMILIES = {

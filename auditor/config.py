@@ -27,9 +27,9 @@ from typing import Any
 
 import click
 
-from auditor.catalog import SEVERITIES
 from auditor.errors import InputError
-from auditor.waivers import safe_load_yaml
+from auditor.severity import SEVERITIES
+from auditor.yamlfile import safe_load_yaml
 
 CONFIG_FILE_NAME = "flowaudit.yaml"
 CONFIG_ENVVAR = "FLOWAUDIT_CONFIG"

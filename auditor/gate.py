@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from auditor.catalog import SEVERITY_RANK
-from auditor.result import AuditResult
+from auditor.severity import SEVERITY_RANK
+
+if TYPE_CHECKING:  # the result models cost ~0.1 s to build; --help must not pay for them
+    from auditor.result import AuditResult
 
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
 

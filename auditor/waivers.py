@@ -21,36 +21,11 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor.errors import InputError
 from auditor.result import AuditResult, Finding, summarize
+from auditor.yamlfile import safe_load_yaml
 
 WAIVER_KEYS = ("rule", "resource", "justification", "expires", "owner")
-
-
-class _NoTimestampLoader(yaml.SafeLoader):
-    """Safe loader that keeps dates as strings, so a bad date is reported with its entry."""
-
-
-_NoTimestampLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def safe_load_yaml(path: Path, what: str) -> Any:
-    """Read a YAML file safely (dates stay strings), naming the file on any failure."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: {what} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read {what}: {exc}") from None
-    try:
-        return yaml.load(text, Loader=_NoTimestampLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
 
 
 @dataclass(frozen=True)
