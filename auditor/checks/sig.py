@@ -21,18 +21,14 @@ def _top(counter: Any) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:TOP]
 
 
-def _user_labels(ctx: CheckContext) -> dict[str, str]:
-    return {u.id.casefold(): u.label for u in ctx.tenant.self_service_users}
-
-
 def _summary(ctx: CheckContext, group: SignInGroup, agg: SignInAggregates) -> dict[str, Any]:
-    labels = _user_labels(ctx)
+    users = ctx.tenant.self_service_users_by_id
     return {
         "signIns": group.count,
         "distinctUsers": len(group.users),
         "topApplications": [{"appId": app, "name": agg.app_names.get(app, app), "signIns": n}
                             for app, n in _top(group.apps)],
-        "topUsers": [{"userId": user, "label": labels.get(user) or agg.user_names.get(user, user), "signIns": n}
+        "topUsers": [{"userId": user, "label": users[user].label if user in users else agg.user_names.get(user, user), "signIns": n}
                      for user, n in _top(group.users)],
         "firstSeen": group.first,
         "lastSeen": group.last,

@@ -145,6 +145,11 @@ class Tenant:
     def self_service_users(self) -> list[User]:
         return self._users[0]
 
+    @cached_property
+    def self_service_users_by_id(self) -> dict[str, User]:
+        """casefolded user id -> user (sign-ins name users by id)."""
+        return {u.id.casefold(): u for u in self.self_service_users}
+
     @property
     def users_have_sign_in_activity(self) -> bool:
         """False when users were collected without signInActivity (no licence or permission)."""
