@@ -26,6 +26,14 @@ def _flows(ctx: CheckContext) -> list[UserFlow]:
     return flows
 
 
+def _scope(ctx: CheckContext) -> tuple[list[UserFlow], Links, list[PolicyView], list[dict[str, Any]]]:
+    """What every CAP rule judges: the flows, their application links, the policies, fallback exclusions."""
+    flows = _flows(ctx)
+    links = application_links(ctx)
+    views = policy_views(ctx.tenant)
+    return flows, links, views, _fallback_exclusions(ctx, views, links)
+
+
 def _mail_based(ctx: CheckContext, flow: UserFlow) -> bool:
     """Unknown providers (child not collected) are judged as mail-based: a strength then does not count."""
     if flow.providers is None:
@@ -75,10 +83,7 @@ def _sign_in_failures(ctx: CheckContext, policy: PolicyView) -> dict[str, Any]:
 
 @check("CAP001")
 def strength_for_mail_based_guests(ctx: CheckContext) -> list[Hit]:
-    flows = _flows(ctx)
-    links = application_links(ctx)
-    views = policy_views(ctx.tenant)
-    exclusions = _fallback_exclusions(ctx, views, links)
+    flows, links, views, exclusions = _scope(ctx)
     judged = []
     for flow in flows:
         if flow.providers is None:
@@ -126,10 +131,7 @@ def _names(views: list[PolicyView]) -> list[dict[str, str | None]]:
 
 @check("CAP002")
 def no_mfa_for_flow_guests(ctx: CheckContext) -> list[Hit]:
-    flows = _flows(ctx)
-    links = application_links(ctx)
-    views = policy_views(ctx.tenant)
-    exclusions = _fallback_exclusions(ctx, views, links)
+    flows, links, views, exclusions = _scope(ctx)
     hits: list[Hit] = []
     for flow in flows:
         apps = links.targets(ctx.tenant, flow)
@@ -170,10 +172,7 @@ def no_mfa_for_flow_guests(ctx: CheckContext) -> list[Hit]:
 
 @check("CAP003")
 def report_only_guest_mfa(ctx: CheckContext) -> list[Hit]:
-    flows = _flows(ctx)
-    links = application_links(ctx)
-    views = policy_views(ctx.tenant)
-    exclusions = _fallback_exclusions(ctx, views, links)
+    flows, links, views, exclusions = _scope(ctx)
     hits: list[Hit] = []
     for flow in flows:
         mail_based = _mail_based(ctx, flow)
