@@ -30,7 +30,7 @@ from auditor.result import (
     summarize,
 )
 from auditor.snapshot.reader import Snapshot
-from auditor.sources import BY_KEY
+from auditor.sources import BY_KEY, NOT_APPLICABLE
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,12 @@ def evaluate_rule(rule: RuleDefinition, check_fn: Any, tenant: Tenant,
         references=[r.model_dump() for r in rule.references], frameworks=rule.frameworks,
     )
     if missing:
-        base.outcome = "notEvaluated"
-        base.missingSources = missing
+        # A source Graph declared not applicable (self-service sign-up switched off, endpoint absent
+        # in this cloud) makes the rule not applicable: a tenant that does not use the feature must
+        # not fail --require-complete night after night.
+        inapplicable = all(tenant.status(k) == NOT_APPLICABLE for k in missing)
+        base.outcome = "notApplicable" if inapplicable else "notEvaluated"
+        base.missingSources = [] if inapplicable else missing
         base.reason = "; ".join(_describe_source(tenant, k) for k in missing)
         return base, []
     ctx = CheckContext(tenant=tenant, params=params, now=tenant.collected_at)

@@ -117,3 +117,20 @@ def test_a_data_gap_turns_no_finding_into_not_evaluated_but_keeps_findings(tmp_p
     assert seen.rules[0].outcome == "fail"
     assert [f.resource.id for f in seen.findings] == ["B2X_1_known"]
     assert "B2X_1_unknown" in seen.rules[0].reason
+
+
+def test_source_graph_declared_not_applicable_makes_rules_not_applicable(tmp_path: Path) -> None:
+    """b2xUserFlows answers "self service sign up is not enabled": its rules are notApplicable, not gaps."""
+    from auditor.gate import decide
+
+    snap = write_snapshot(tmp_path / "s", b2xUserFlows="notApplicable")
+    result = run_audit(open_snapshot(snap))
+    dependent = [r for r in result.rules if "b2xUserFlows" in r.sources]
+    assert dependent and all(r.outcome == "notApplicable" for r in dependent)
+    assert "self service sign up is not enabled" in dependent[0].reason
+    assert decide(result, fail_on="none", require_complete=True).exit_code == 0
+    # a source that is missing for another reason still is a gap
+    mixed = run_audit(open_snapshot(write_snapshot(tmp_path / "m", b2xUserFlows="notApplicable",
+                                                   conditionalAccessPolicies="forbidden")),
+                      AuditOptions(only={"CAP002"}))
+    assert mixed.rules[0].outcome == "notEvaluated"
