@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -30,3 +31,22 @@ def audit_rule(tmp_path: Path):
         return outcome, [f for f in result.findings if f.ruleId == rule_id]
 
     return run
+
+
+@pytest.fixture
+def clean_flowaudit_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No FLOWAUDIT_* variable from the caller's shell, and a cwd without a flowaudit.yaml."""
+    for name in list(os.environ):
+        if name.startswith("FLOWAUDIT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def recording_server():
+    """A live local HTTP server that records every request: proves a renderer fetched nothing."""
+    from report_support import RecordingServer
+
+    server = RecordingServer()
+    yield server
+    server.close()

@@ -7,7 +7,6 @@ second, the second switches sign-up off while a flow exists (SSU001, new); IDP00
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,7 @@ from auditor.cli import cli
 RULES = "SSU001,SSU002,IDP001,IDP003"
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("FLOWAUDIT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_flowaudit_env")
 
 
 def night_one(tmp_path: Path) -> Path:

@@ -8,7 +8,6 @@ snapshot because WeasyPrint takes seconds per document.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,7 @@ from auditor.errors import InputError
 EPOCH = "1790000000"  # 2026-09-21T...Z, any fixed value will do
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("FLOWAUDIT_") or name == "SOURCE_DATE_EPOCH":
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_flowaudit_env")
 
 
 def available_formats() -> dict[str, str]:

@@ -35,16 +35,9 @@ def _need_browser() -> None:
 
 
 @pytest.fixture(scope="module")
-def server():
-    srv = RecordingServer()
-    yield srv
-    srv.close()
-
-
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory, server: RecordingServer):
+def report(tmp_path_factory: pytest.TempPathFactory, recording_server: RecordingServer):
     root = tmp_path_factory.mktemp("html")
-    result = with_waivers(audit(hostile_tenant(root / "snap", server=server.url)))
+    result = with_waivers(audit(hostile_tenant(root / "snap", server=recording_server.url)))
     path = root / "report.html"
     path.write_bytes(HtmlFormat().format(result))
     return result, path
@@ -116,7 +109,7 @@ def test_filters_hide_and_show_findings(page, report):
                                                                   if f.ruleId.startswith(family)})
 
 
-def test_hostile_tenant_text_stays_text(page, report, server):
+def test_hostile_tenant_text_stays_text(page, report, recording_server):
     html = report[1].read_text(encoding="utf-8")
     assert SCRIPT not in html and IMG not in html  # escaped, never markup
     assert "&lt;script&gt;document.title=" in html  # ...but shown, so a reviewer sees it
@@ -126,7 +119,7 @@ def test_hostile_tenant_text_stays_text(page, report, server):
     assert page.evaluate("[...document.querySelectorAll('*')].filter(e => [...e.attributes]"
                          ".some(a => a.name.startsWith('on'))).length") == 0
     assert page.get_by_text("document.title='pwned'", exact=False).count() > 0
-    assert server.requests == []
+    assert recording_server.requests == []
     assert [u for u in page.requests if not u.startswith("file://")] == []
 
 

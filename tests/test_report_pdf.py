@@ -16,16 +16,9 @@ from auditor.cli import cli
 
 
 @pytest.fixture(scope="module")
-def server():
-    srv = RecordingServer()
-    yield srv
-    srv.close()
-
-
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory, server: RecordingServer):
+def rendered(tmp_path_factory: pytest.TempPathFactory, recording_server: RecordingServer):
     root = tmp_path_factory.mktemp("pdf")
-    result = with_waivers(audit(hostile_tenant(root / "snap", server=server.url)))
+    result = with_waivers(audit(hostile_tenant(root / "snap", server=recording_server.url)))
     data = PdfFormat().format(result)
     reader = PdfReader(io.BytesIO(data))
     pages = [page.extract_text() or "" for page in reader.pages]
@@ -57,12 +50,12 @@ def test_every_failing_rule_title_is_in_the_pdf(rendered):
         assert _flat(rule.title) in text, rule.id
 
 
-def test_rendering_fetches_nothing(rendered, server):
-    assert server.requests == []
+def test_rendering_fetches_nothing(rendered, recording_server):
+    assert recording_server.requests == []
     # control: the server is live and would have recorded a fetch
-    urllib.request.urlopen(f"{server.url}/control.png", timeout=5).close()
-    assert server.requests == ["/control.png"]
-    server.requests.clear()
+    urllib.request.urlopen(f"{recording_server.url}/control.png", timeout=5).close()
+    assert recording_server.requests == ["/control.png"]
+    recording_server.requests.clear()
 
 
 def test_no_secret_in_the_pdf(rendered):

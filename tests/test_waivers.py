@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,7 @@ from auditor.cli import cli
 SNAPSHOT_DAY = COLLECTED_AT[:10]  # 2026-11-01: waivers are judged against the snapshot date
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("FLOWAUDIT_") or name == "SOURCE_DATE_EPOCH":
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)  # no stray ./flowaudit.yaml
+pytestmark = pytest.mark.usefixtures("clean_flowaudit_env")
 
 
 def audit(tmp_path: Path, waivers: str | None, *extra: str):
