@@ -30,7 +30,7 @@ from auditor.result import (
     summarize,
 )
 from auditor.snapshot.reader import Snapshot
-from auditor.sources import BY_KEY, NOT_APPLICABLE
+from auditor.sources import NOT_APPLICABLE, NOT_COLLECTED, remedy, status_reason
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +94,9 @@ def generated_at(collected_at: datetime, reproducible: bool) -> str:
 def _describe_source(tenant: Tenant, key: str) -> str:
     entry = tenant.source(key)
     if entry is None:
-        return f"source {key} was not collected"
-    text = f"source {key} is {entry.describe()}"
-    source = BY_KEY.get(key)
-    if entry.status == "forbidden" and source and not entry.permission:
-        text += f"; grant {source.permission}"
-    if entry.status == "unlicensed" and source and source.license:
-        text += f"; needs {source.license}"
-    return text
+        return status_reason(key, NOT_COLLECTED)
+    return f"{status_reason(key, entry.status, error=entry.error_text(), partial=entry.partial)}; " \
+        + remedy(key, entry.status, partial=entry.partial, permission=entry.permission)
 
 
 def evaluate_rule(rule: RuleDefinition, check_fn: Any, tenant: Tenant,

@@ -24,7 +24,10 @@ def test_json_lists_every_source_with_the_rules_that_need_it() -> None:
             assert rule.id in rows[key]["rules"]
         for key in rule.optionalSources:
             assert rule.id in rows[key]["optionalFor"]
-    assert rows["signIns"]["endpoint"] == "GET /beta/auditLogs/signIns"
+    assert rows["signIns"]["endpoint"].startswith("GET /beta/auditLogs/signIns?$filter=createdDateTime ge ")
+    assert "signInEventTypes/any(t: t eq 'interactiveUser')" in rows["signIns"]["endpoint"]
+    # one table: the users endpoint shown is the one the collector sends
+    assert "$top=500" in rows["selfServiceSignUpUsers"]["endpoint"]
     assert rows["signIns"]["license"] == "Entra ID P1"
     assert "IdentityUserFlow.ReadWrite.All" in rows["b2xUserFlows"]["extraPermissions"]
     assert "AuditLog.Read.All" in document["permissions"] and "User.Read.All" in document["permissions"]

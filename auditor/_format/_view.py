@@ -16,7 +16,7 @@ from typing import Any
 from auditor.catalog import FAMILIES, SEVERITIES
 from auditor.redact import scrub
 from auditor.result import AuditResult, Finding, RuleOutcome
-from auditor.sources import BY_KEY, EXTRA_PERMISSIONS
+from auditor.sources import BY_KEY, NOT_COLLECTED, remedy
 
 OUTCOMES = ("pass", "fail", "notEvaluated", "notApplicable")
 OUTCOME_LABELS = {"pass": "Pass", "fail": "Fail", "notEvaluated": "Not evaluated", "notApplicable": "Not applicable"}
@@ -243,25 +243,8 @@ def _actions(rule: RuleOutcome, sources: dict[str, Any]) -> list[str]:
     actions = []
     for key in rule.missingSources:
         entry = sources.get(key) or {}
-        status = entry.get("status")
-        source = BY_KEY.get(key)
-        permission = (entry.get("permission") or (source.permission if source else None))
-        if status is None:
-            actions.append(f"Collect the source {key}.")
-        elif status == "forbidden":
-            extra = EXTRA_PERMISSIONS.get(key, ())
-            also = f" (some parts need {', '.join(extra)})" if extra else ""
-            actions.append(f"Grant {permission} to the collecting identity for {key}{also}.")
-        elif status == "unlicensed":
-            actions.append(f"{key} needs {source.license if source and source.license else 'a premium licence'}.")
-        elif status == "unavailable":
-            actions.append(f"{key}: the endpoint is not served for this tenant or cloud; nothing to grant.")
-        elif status == "notApplicable":
-            actions.append(f"{key}: not applicable (self-service sign-up is not enabled).")
-        elif status == "ok" and entry.get("partial"):
-            actions.append(f"Collect {key} again completely (the last collection was partial).")
-        else:
-            actions.append(f"Collect {key} again (it ended with status {status}).")
+        actions.append(remedy(key, entry.get("status") or NOT_COLLECTED, partial=bool(entry.get("partial")),
+                              permission=entry.get("permission")))
     return actions
 
 

@@ -24,26 +24,14 @@ from auditor.collect.status import classify, is_unlicensed
 from auditor.collect.throttle import WindowLimiter, backoff_seconds
 from auditor.collect.transport import RETRY_STATUSES, GraphError, GraphTransport
 from auditor.snapshot.writer import iso_utc
-from auditor.sources import BY_KEY, OK
+from auditor.sources import BY_KEY, OK, USERS_SELECT, encode_query
 
-USER_FIELDS = ("id,displayName,mail,userPrincipalName,userType,creationType,identities,createdDateTime,"
-               "externalUserState,accountEnabled")
 SIGN_IN_FIELDS = ("id,createdDateTime,userId,userPrincipalName,userDisplayName,appId,appDisplayName,userType,"
                   "authenticationRequirement,conditionalAccessStatus,status,appliedConditionalAccessPolicies,"
                   "crossTenantAccessType,isInteractive")
-# (name nested under the flow, path below the flow, is a collection)
-FLOW_CHILDREN: tuple[tuple[str, str, bool], ...] = (
-    ("userFlowIdentityProviders", "/userFlowIdentityProviders", True),
-    ("userAttributeAssignments", "/userAttributeAssignments?$expand=userAttribute", True),
-    ("apiConnectorConfiguration", "/apiConnectorConfiguration?$expand=postFederationSignup,postAttributeCollection",
-     False),
-)
-CHILD_PERMISSIONS = {"apiConnectorConfiguration": "IdentityUserFlow.ReadWrite.All"}
-
-
-def query(params: dict[str, str]) -> str:
-    """Encode a Graph query string, keeping $, quotes and OData punctuation readable."""
-    return "&".join(f"{name}={quote(value, safe=chr(39) + ',:()/=$')}" for name, value in params.items())
+# Users without signInActivity (no licence for it): Graph then serves up to 999 a page.
+USERS_WITHOUT_ACTIVITY = (("$filter", "creationType eq 'SelfServiceSignUp'"), ("$select", USERS_SELECT),
+                          ("$top", "999"))
 
 
 class Spool:
@@ -156,19 +144,19 @@ class Fetcher:
         source = BY_KEY[key]
         if source.singleton:
             return await self.singleton(key)
-        return await self.collection(key, self.endpoint.url(source.api, source.path))
+        query = f"?{encode_query(source.query)}" if source.query else ""
+        return await self.collection(key, self.endpoint.url(source.api, source.path + query))
 
     async def users(self) -> SourceOutcome:
         key = "selfServiceSignUpUsers"
-        base = {"$filter": "creationType eq 'SelfServiceSignUp'"}
+        source = BY_KEY[key]
         # With signInActivity Graph serves at most 500 users a page, at 10 requests a minute.
-        url = self.endpoint.url("v1.0", "/users?" + query({**base, "$select": USER_FIELDS + ",signInActivity",
-                                                            "$top": "500"}))
+        url = self.endpoint.url(source.api, f"{source.path}?{encode_query(source.query)}")
         outcome = await self.collection(key, url, limiter=self.activity_limiter)
         if outcome.error is not None and not outcome.partial and is_unlicensed(outcome.error):
             # signInActivity needs Entra ID P1: fetch the users without it; GST001 then says it cannot judge.
             omitted = outcome.error
-            url = self.endpoint.url("v1.0", "/users?" + query({**base, "$select": USER_FIELDS, "$top": "999"}))
+            url = self.endpoint.url(source.api, f"{source.path}?{encode_query(USERS_WITHOUT_ACTIVITY)}")
             outcome = await self.collection(key, url)
             outcome.extra["omitted"] = {"signInActivity": omitted.as_manifest_error()}
             outcome.note = "without signInActivity (unlicensed)"
@@ -177,10 +165,11 @@ class Fetcher:
     async def sign_ins(self, since: datetime, until: datetime) -> SourceOutcome:
         key = "signIns"
         spool = Spool(self.spool_dir, key)
+        source = BY_KEY[key]
         # DateTimeOffset literals are unquoted in $filter.
-        url = self.endpoint.url("beta", "/auditLogs/signIns?" + query({
-            "$filter": f"createdDateTime ge {iso_utc(since)} and createdDateTime le {iso_utc(until)}",
-            "$top": "1000", "$select": SIGN_IN_FIELDS}))
+        params = [(name, value.format(**{"from": iso_utc(since), "to": iso_utc(until)}))
+                  for name, value in source.query]
+        url = self.endpoint.url(source.api, f"{source.path}?{encode_query((*params, ('$select', SIGN_IN_FIELDS)))}")
         return await self.collection(key, url, limiter=self.signin_limiter, spool=spool)
 
     async def user_flows(self) -> SourceOutcome:
@@ -194,9 +183,9 @@ class Fetcher:
         requests: dict[str, tuple[int, str, bool, str]] = {}
         for index, flow in enumerate(outcome.records):
             flow_id = str(flow.get("id", ""))
-            for name, path, is_list in FLOW_CHILDREN:
-                relative = f"/identity/b2xUserFlows/{quote(flow_id, safe='')}{path}"
-                requests[str(len(requests) + 1)] = (index, name, is_list, relative)
+            for child in BY_KEY["b2xUserFlows"].children:
+                relative = f"/identity/b2xUserFlows/{quote(flow_id, safe='')}{child.path}"
+                requests[str(len(requests) + 1)] = (index, child.name, child.collection, relative)
         results, failures = await self._run_batches(requests)
         for request_id, body in results.items():
             index, name, is_list, relative = requests[request_id]
@@ -212,8 +201,9 @@ class Fetcher:
             entry = children.setdefault(name, {
                 "status": classify(error, api="v1.0", cloud=self.endpoint.cloud),
                 "error": error.as_manifest_error(), "flows": []})
-            if name in CHILD_PERMISSIONS:
-                entry["permission"] = CHILD_PERMISSIONS[name]
+            child = next(c for c in BY_KEY["b2xUserFlows"].children if c.name == name)
+            if child.permission:
+                entry["permission"] = child.permission
             entry["flows"].append(outcome.records[index].get("id"))
         if children:
             outcome.extra["children"] = children

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from auditor.catalog import load_catalog
-from auditor.sources import EXTRA_PERMISSIONS, SOURCES
+from auditor.sources import SOURCES
 
 
 def permission_rows() -> list[dict[str, Any]]:
@@ -19,9 +19,9 @@ def permission_rows() -> list[dict[str, Any]]:
     for source in SOURCES:
         rows.append({
             "source": source.key,
-            "endpoint": f"GET /{source.api}{source.path}",
+            "endpoint": source.endpoint,
             "permission": source.permission,
-            "extraPermissions": list(EXTRA_PERMISSIONS.get(source.key, ())),
+            "extraPermissions": list(source.extra_permissions),
             "license": source.license,
             "note": source.note,
             "rules": [r.id for r in catalog if source.key in r.sources],

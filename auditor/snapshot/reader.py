@@ -42,15 +42,12 @@ class SourceEntry(_Lenient):
     error: SourceErrorInfo | None = None
     permission: str | None = None
 
-    def describe(self) -> str:
-        """Human explanation of a non-ok status, for "not evaluated" reasons."""
-        text = self.status
-        if self.error and (self.error.httpStatus or self.error.code or self.error.message):
-            bits = [str(b) for b in (self.error.httpStatus, self.error.code) if b]
-            text += f" ({' '.join(bits)}{': ' if bits and self.error.message else ''}{self.error.message or ''})"
-        if self.permission and self.status == "forbidden":
-            text += f"; grant {self.permission}"
-        return text
+    def error_text(self) -> str | None:
+        """``403 Authorization_RequestDenied: Insufficient privileges…``, or None without an error."""
+        if not self.error or not (self.error.httpStatus or self.error.code or self.error.message):
+            return None
+        bits = [str(b) for b in (self.error.httpStatus, self.error.code) if b]
+        return f"{' '.join(bits)}{': ' if bits and self.error.message else ''}{self.error.message or ''}"
 
 
 class SignInWindow(_Lenient):
