@@ -1,45 +1,64 @@
-"""Baseline (SPEC §7): compare this audit with a previous ``result.json`` by finding fingerprint.
+"""Compare findings with an earlier result by fingerprint (``--baseline`` and ``flowaudit diff``).
 
-Every finding becomes ``new`` or ``existing``. A previous finding that is gone is ``resolved`` only
-when its rule was evaluated this time (pass, fail or notApplicable); when the rule was skipped or
-not evaluated we cannot tell, so it is listed under ``summary.notReassessed`` instead.
+One definition for both: every finding is ``new`` or ``existing``; an earlier finding that is gone
+is **resolved** only when its rule was run in the newer audit and concluded (pass or fail). When the
+rule was not run, not evaluated or not applicable, nobody looked again: the finding is **not
+reassessed**, never reported as fixed.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from auditor.errors import InputError
-from auditor.result import AuditResult, Finding, summarize
+from auditor.result import (
+    REASSESSED,
+    AuditResult,
+    BaselineInfo,
+    Finding,
+    FindingRef,
+    NotReassessed,
+    RuleOutcome,
+    finding_sort_key,
+)
 
-REASSESSED_OUTCOMES = ("pass", "fail", "notApplicable")
+_WHY = {None: "was not run", "notEvaluated": "could not be evaluated", "notApplicable": "was not applicable"}
 
 
-def finding_ref(finding: Finding) -> dict[str, Any]:
-    return {"ruleId": finding.ruleId, "severity": finding.severity, "title": finding.title,
-            "resource": finding.resource.model_dump(), "fingerprint": finding.fingerprint}
+@dataclass
+class Comparison:
+    findings: list[Finding]  # the newer findings, each marked new or existing
+    resolved: list[FindingRef]
+    not_reassessed: list[NotReassessed]
+    baseline: BaselineInfo
+
+    @property
+    def new(self) -> list[Finding]:
+        return [f for f in self.findings if f.baseline == "new"]
+
+    @property
+    def existing(self) -> list[Finding]:
+        return [f for f in self.findings if f.baseline == "existing"]
 
 
-def apply_baseline(result: AuditResult, previous: AuditResult, label: str) -> None:
-    if previous.tenantId.casefold() != result.tenantId.casefold():
-        raise InputError(f"{label}: baseline is for tenant {previous.tenantId}, this audit is for {result.tenantId}")
+def compare(previous: AuditResult, findings: Sequence[Finding], rules: Sequence[RuleOutcome]) -> Comparison:
     before = {f.fingerprint: f for f in previous.findings}
-    now = {f.fingerprint for f in result.findings}
-    for finding in result.findings:
-        finding.baseline = "existing" if finding.fingerprint in before else "new"
-    outcomes = {r.id: r.outcome for r in result.rules}
-    resolved, unknown = [], []
+    now = {f.fingerprint for f in findings}
+    marked = [f.model_copy(update={"baseline": "existing" if f.fingerprint in before else "new"}) for f in findings]
+    outcomes = {r.id: r.outcome for r in rules}
+    resolved: list[FindingRef] = []
+    not_reassessed: list[NotReassessed] = []
     for fp, old in before.items():
         if fp in now:
             continue
         outcome = outcomes.get(old.ruleId)
-        if outcome in REASSESSED_OUTCOMES:
-            resolved.append(old)
+        if outcome in REASSESSED:
+            resolved.append(FindingRef.of(old))
         else:
-            unknown.append({**finding_ref(old), "reason": f"rule {old.ruleId} was "
-                            + ("not run" if outcome is None else "not evaluated") + " in this audit"})
-    resolved.sort(key=lambda f: (-f.rank, f.ruleId, f.resource.type, f.resource.id.casefold(), f.fingerprint))
-    result.resolved = [finding_ref(f) for f in resolved]
-    result.summary["baseline"] = {"collectedAt": previous.collectedAt, "generatedAt": previous.generatedAt}
-    result.summary["notReassessed"] = sorted(unknown, key=lambda e: (e["ruleId"], e["fingerprint"]))
-    result.summary = summarize(result)
+            not_reassessed.append(NotReassessed(**FindingRef.of(old).model_dump(),
+                                                reason=f"rule {old.ruleId} {_WHY.get(outcome, 'was not run')} "
+                                                       "in the newer audit"))
+    resolved.sort(key=finding_sort_key)
+    not_reassessed.sort(key=finding_sort_key)
+    return Comparison(marked, resolved, not_reassessed,
+                      BaselineInfo(collectedAt=previous.collectedAt, generatedAt=previous.generatedAt))

@@ -1,35 +1,65 @@
-"""The ``flowaudit`` command line: parse options, call into the package, map errors to exit codes."""
+"""The ``flowaudit`` command line: parse options into typed requests, call into the package, and map
+every failure to its exit code in one place (:class:`FlowauditGroup`)."""
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from auditor import __version__
-from auditor.config import ConfigCommand
-from auditor.connection import AUTH_MODES, CLOUDS
-from auditor.errors import FlowauditError, InputError
+from auditor._format.registry import FORMAT_NAMES
+from auditor.cli_config import ConfigCommand, config_of
+from auditor.connection import AUTH_MODES, CLOUDS, ConnectionOptions
+from auditor.errors import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_SIGINT, EXIT_SIGTERM, FlowauditError, Terminated
 from auditor.gate import FAIL_ON_CHOICES
 
 log = logging.getLogger("auditor")
+FORMAT_HELP = ",".join(FORMAT_NAMES)
+
+
+def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
+    click.echo(f"flowaudit: {message}", err=True)
+    ctx.exit(code)
 
 
 class FlowauditGroup(click.Group):
-    """Turns expected failures into one line on stderr and the right exit code (SPEC §3)."""
+    """Runs a command and owns the mapping of every failure to one line on stderr and its exit code:
+    expected failures carry their code; an unexpected one is an internal error (3) whose traceback
+    is written to a file that the line names (and shown with -v)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            code = super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise  # click's own: help, --version, usage errors (exit 2)
         except FlowauditError as exc:
-            click.echo(f"flowaudit: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            _fail(ctx, str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("flowaudit: interrupted", err=True)
-            ctx.exit(130)
+            _fail(ctx, "interrupted", EXIT_SIGINT)
+        except Terminated:
+            _fail(ctx, "terminated", EXIT_SIGTERM)
+        except Exception as exc:  # anything else is a bug: never a bare traceback, never exit 1
+            from auditor.crash import one_line, write_traceback
+
+            where = write_traceback(exc)
+            if log.isEnabledFor(logging.INFO):
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)
+            detail = f" (traceback in {where})" if where else ""
+            _fail(ctx, f"internal error: {one_line(exc)}{detail}", EXIT_INCOMPLETE)
+        ctx.exit(code if isinstance(code, int) else 0)
+
+
+def _split_ids(value: str | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    return frozenset(part.strip().upper() for part in value.split(",") if part.strip())
 
 
 def connection_options(func: Any) -> Any:
@@ -50,18 +80,22 @@ def connection_options(func: Any) -> Any:
     return func
 
 
+def _connection(kwargs: dict[str, Any]) -> ConnectionOptions:
+    return ConnectionOptions(tenant=kwargs["tenant"], cloud=kwargs["cloud"], graph_url=kwargs["graph_url"],
+                             auth=kwargs["auth"], signin_days=kwargs["signin_days"])
+
+
 @click.group(cls=FlowauditGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="flowaudit")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-@click.pass_context
-def cli(ctx: click.Context, verbose: int) -> None:
+def cli(verbose: int) -> None:
     """Audit Microsoft Entra self-service sign-up via user flows.
 
     Start with: flowaudit audit --sample contoso
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, stream=sys.stderr, format="flowaudit: %(levelname)s: %(message)s")
-    ctx.ensure_object(dict)
+    log.setLevel(level)
 
 
 # --- audit ----------------------------------------------------------------------------------------
@@ -73,11 +107,12 @@ def cli(ctx: click.Context, verbose: int) -> None:
 @click.option("--save-snapshot", type=click.Path(path_type=Path), envvar="FLOWAUDIT_SAVE_SNAPSHOT",
               help="Live audit: keep the collected snapshot here.")
 @click.option("--format", "formats", default="json", show_default=True, envvar="FLOWAUDIT_FORMAT",
-              help="Comma-separated: html,pdf,json,sarif,junit,md.")
+              help=f"Comma-separated: {FORMAT_HELP}.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("flowaudit-out"),
               show_default=True, envvar="FLOWAUDIT_OUTPUT_DIR", help="Where output files are written.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
-              envvar="FLOWAUDIT_FAIL_ON", help="Exit 1 when an open finding is at or above this severity.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES, case_sensitive=False), default="high",
+              show_default=True, envvar="FLOWAUDIT_FAIL_ON",
+              help="Exit 1 when an open finding is at or above this severity.")
 @click.option("--require-complete", is_flag=True, envvar="FLOWAUDIT_REQUIRE_COMPLETE",
               help="Exit 3 when any rule could not be evaluated.")
 @click.option("--waivers", type=click.Path(path_type=Path), envvar="FLOWAUDIT_WAIVERS", help="Waiver file (YAML).")
@@ -93,11 +128,25 @@ def cli(ctx: click.Context, verbose: int) -> None:
               help="Pin generatedAt to the snapshot time (also honours SOURCE_DATE_EPOCH).")
 @click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET", help="No console summary or progress.")
 @connection_options
-def audit(**kwargs: Any) -> None:
+@click.pass_context
+def audit(ctx: click.Context, **kwargs: Any) -> int:
     """Audit a tenant: a snapshot offline, or live from Graph."""
+    from auditor._format.registry import parse_formats
     from auditor.commands.audit import run_audit_command
+    from auditor.requests import AuditRequest, Gate, RuleSelection
 
-    sys.exit(run_audit_command(kwargs))
+    config = config_of(ctx)
+    request = AuditRequest(
+        formats=parse_formats(kwargs["formats"]), output_dir=kwargs["output_dir"],
+        gate=Gate(fail_on=kwargs["fail_on"].lower(), require_complete=kwargs["require_complete"],
+                  fail_on_new=kwargs["fail_on_new"]),
+        rules=RuleSelection(only=_split_ids(kwargs["only_rules"]), skip=_split_ids(kwargs["skip_rules"]) or frozenset(),
+                            severities=config.rules.severities, parameters=config.rules.parameters),
+        snapshot=kwargs["snapshot_path"], sample=kwargs["sample"], save_snapshot=kwargs["save_snapshot"],
+        connection=_connection(kwargs), waivers=kwargs["waivers"], inline_waivers=config.inline_waivers,
+        config_path=config.path, baseline=kwargs["baseline"], reproducible=kwargs["reproducible"],
+        quiet=kwargs["quiet"])
+    return run_audit_command(request)
 
 
 # --- diff -----------------------------------------------------------------------------------------
@@ -107,13 +156,14 @@ def audit(**kwargs: Any) -> None:
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default="table", show_default=True,
               help="Output on stdout.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
-              envvar="FLOWAUDIT_DIFF_FAIL_ON", help="Exit 1 when a new open finding is at or above this severity.")
-def diff(old: Path, new: Path, fmt: str, fail_on: str) -> None:
-    """New, resolved and unchanged findings between two results (OLD.json NEW.json)."""
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES, case_sensitive=False), default="high",
+              show_default=True, envvar=["FLOWAUDIT_DIFF_FAIL_ON", "FLOWAUDIT_FAIL_ON"],
+              help="Exit 1 when a new open finding is at or above this severity.")
+def diff(old: Path, new: Path, fmt: str, fail_on: str) -> int:
+    """New, resolved, not reassessed and unchanged findings between two results (OLD.json NEW.json)."""
     from auditor.commands.diff import run_diff_command
 
-    sys.exit(run_diff_command(old, new, fmt, fail_on))
+    return run_diff_command(old, new, fmt, fail_on.lower())
 
 
 # --- config ---------------------------------------------------------------------------------------
@@ -146,13 +196,17 @@ def config_show(ctx: click.Context, command_name: str, as_json: bool, args: tupl
               help="Previous snapshot: fetch only newer sign-ins and merge them.")
 @click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET", help="No progress or summary table.")
 @connection_options
-def collect(**kwargs: Any) -> None:
+def collect(**kwargs: Any) -> int:
     """Pull tenant configuration and sign-ins from Microsoft Graph into a snapshot."""
     from auditor.commands.collect import run_collect_command
+    from auditor.requests import CollectRequest
 
-    path = run_collect_command(kwargs)
-    if not kwargs.get("quiet"):
+    request = CollectRequest(output=kwargs["output"], connection=_connection(kwargs), previous=kwargs["previous"],
+                             quiet=kwargs["quiet"])
+    path = run_collect_command(request)
+    if not request.quiet:
         click.echo(f"wrote {path}", err=True)
+    return 0
 
 
 @cli.command()
@@ -169,15 +223,16 @@ def permissions(fmt: str) -> None:
 @cli.command()
 @click.argument("result_path", metavar="RESULT.json", type=click.Path(path_type=Path))
 @click.option("--format", "formats", default="html", show_default=True, envvar="FLOWAUDIT_FORMAT",
-              help="Comma-separated: html,pdf,json,sarif,junit,md.")
+              help=f"Comma-separated: {FORMAT_HELP}.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("flowaudit-out"),
               show_default=True, envvar="FLOWAUDIT_OUTPUT_DIR", help="Where output files are written.")
 @click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET", help="Do not list the files written.")
-def report(result_path: Path, formats: str, output_dir: Path, quiet: bool) -> None:
+def report(result_path: Path, formats: str, output_dir: Path, quiet: bool) -> int:
     """Re-render a saved audit result in other formats (no Graph, no snapshot)."""
+    from auditor._format.registry import parse_formats
     from auditor.commands.report import run_report_command
 
-    sys.exit(run_report_command(result_path, formats, output_dir, quiet=quiet))
+    return run_report_command(result_path, parse_formats(formats), output_dir, quiet=quiet)
 
 
 # --- rules ----------------------------------------------------------------------------------------
@@ -205,12 +260,27 @@ def rules_show(rule_id: str) -> None:
     click.echo(show_rule(rule_id), nl=False)
 
 
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    # SIGTERM unwinds like Ctrl-C: atomic writers remove their temporary files on the way out.
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli(prog_name="flowaudit")
-    except InputError as exc:  # raised before the group could handle it (e.g. during parsing)
+    except FlowauditError as exc:  # raised while parsing, before a command could run (config file)
         click.echo(f"flowaudit: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except Terminated:
+        click.echo("flowaudit: terminated", err=True)
+        sys.exit(EXIT_SIGTERM)
+    except KeyboardInterrupt:
+        click.echo("flowaudit: interrupted", err=True)
+        sys.exit(EXIT_SIGINT)
+
+
+__all__ = ["EXIT_INPUT", "cli", "main"]
 
 
 if __name__ == "__main__":

@@ -14,3 +14,4 @@ class ConnectionOptions:
     cloud: str = "global"
     graph_url: str | None = None  # overrides the cloud's Graph root; /v1.0 and /beta are appended
     auth: str = "default"
+    signin_days: int = 30  # sign-in window to collect

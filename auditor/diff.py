@@ -1,14 +1,21 @@
-"""``flowaudit diff``: what changed between two audit results (by finding fingerprint = rule + resource)."""
+"""``flowaudit diff``: what changed between two audit results.
+
+Findings are compared exactly as ``--baseline`` compares them (:func:`auditor.baseline.compare`):
+a finding that is gone is resolved only when its rule was evaluated in the newer result; otherwise it
+is listed as not reassessed.
+"""
 
 from __future__ import annotations
 
 import json
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.catalog import SEVERITY_RANK
-from auditor.result import AuditResult, Finding, finding_sort_key
+from auditor.baseline import Comparison, compare
+from auditor.result import AuditResult, Finding, FindingRef, NotReassessed, finding_sort_key
+from auditor.severity import SEVERITY_RANK
+from auditor.text import for_markdown, for_terminal
 
 NOT_RUN = "notRun"  # the rule was not part of that audit (--rules/--skip-rules, older catalog)
 
@@ -25,26 +32,40 @@ class RuleChange:
 class ResultDiff:
     old: AuditResult
     new: AuditResult
-    new_findings: list[Finding] = field(default_factory=list)
-    resolved: list[Finding] = field(default_factory=list)
-    unchanged: list[Finding] = field(default_factory=list)  # as they are in the new result
+    comparison: Comparison
     rule_changes: list[RuleChange] = field(default_factory=list)
+
+    @property
+    def new_findings(self) -> list[Finding]:
+        return sorted(self.comparison.new, key=finding_sort_key)
+
+    @property
+    def unchanged(self) -> list[Finding]:
+        return sorted(self.comparison.existing, key=finding_sort_key)
+
+    @property
+    def resolved(self) -> list[FindingRef]:
+        return self.comparison.resolved
+
+    @property
+    def not_reassessed(self) -> list[NotReassessed]:
+        return self.comparison.not_reassessed
 
     def gating(self, fail_on: str) -> list[Finding]:
         """New open findings at or above ``fail_on`` (waived ones never gate)."""
         if fail_on == "none":
             return []
         threshold = SEVERITY_RANK[fail_on]
-        return [f for f in self.new_findings if f.status == "open" and f.rank >= threshold]
+        return [f for f in self.new_findings if f.is_open and f.rank >= threshold]
+
+    def counts(self) -> dict[str, int]:
+        return {"new": len(self.new_findings), "resolved": len(self.resolved),
+                "notReassessed": len(self.not_reassessed), "unchanged": len(self.unchanged),
+                "ruleChanges": len(self.rule_changes)}
 
 
 def diff_results(old: AuditResult, new: AuditResult) -> ResultDiff:
-    before = {f.fingerprint: f for f in old.findings}
-    after = {f.fingerprint: f for f in new.findings}
-    diff = ResultDiff(old=old, new=new)
-    diff.new_findings = sorted((f for fp, f in after.items() if fp not in before), key=finding_sort_key)
-    diff.resolved = sorted((f for fp, f in before.items() if fp not in after), key=finding_sort_key)
-    diff.unchanged = sorted((f for fp, f in after.items() if fp in before), key=finding_sort_key)
+    diff = ResultDiff(old=old, new=new, comparison=compare(old, new.findings, new.rules))
     old_rules = {r.id: r for r in old.rules}
     new_rules = {r.id: r for r in new.rules}
     for rule_id in sorted(set(old_rules) | set(new_rules)):
@@ -52,19 +73,19 @@ def diff_results(old: AuditResult, new: AuditResult) -> ResultDiff:
         before_outcome = was.outcome if was else NOT_RUN
         after_outcome = now.outcome if now else NOT_RUN
         if before_outcome != after_outcome:
-            title = (now or was).title  # type: ignore[union-attr]
+            title = now.title if now else was.title if was else rule_id
             diff.rule_changes.append(RuleChange(rule_id, title, before_outcome, after_outcome))
     return diff
 
 
-def clean(text: Any) -> str:
-    """Tenant text for a terminal: control characters (ANSI escapes, newlines) become '?'."""
-    return "".join("?" if unicodedata.category(ch).startswith("C") else ch for ch in str(text or ""))
+def _ref_json(f: FindingRef) -> dict[str, Any]:
+    return {"ruleId": f.ruleId, "severity": f.severity, "title": f.title,
+            "resource": {"type": f.resource.type, "id": f.resource.id, "displayName": f.resource.displayName},
+            "fingerprint": f.fingerprint}
 
 
 def _finding_json(f: Finding) -> dict[str, Any]:
-    return {"ruleId": f.ruleId, "severity": f.severity, "title": f.title, "status": f.status,
-            "resource": f.resource.model_dump(), "message": f.message, "fingerprint": f.fingerprint}
+    return {**_ref_json(FindingRef.of(f)), "status": f.status, "message": f.message}
 
 
 def render_json(diff: ResultDiff) -> str:
@@ -73,29 +94,33 @@ def render_json(diff: ResultDiff) -> str:
         "old": {"tenantId": diff.old.tenantId, "collectedAt": diff.old.collectedAt},
         "new": {"tenantId": diff.new.tenantId, "collectedAt": diff.new.collectedAt},
         "newFindings": [_finding_json(f) for f in diff.new_findings],
-        "resolvedFindings": [_finding_json(f) for f in diff.resolved],
+        "resolvedFindings": [_ref_json(f) for f in diff.resolved],
+        "notReassessedFindings": [{**_ref_json(f), "reason": f.reason} for f in diff.not_reassessed],
         "unchangedFindings": [_finding_json(f) for f in diff.unchanged],
         "ruleChanges": [{"id": c.id, "title": c.title, "before": c.before, "after": c.after}
                         for c in diff.rule_changes],
-        "summary": _counts(diff),
+        "summary": diff.counts(),
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _counts(diff: ResultDiff) -> dict[str, int]:
-    return {"new": len(diff.new_findings), "resolved": len(diff.resolved), "unchanged": len(diff.unchanged),
-            "ruleChanges": len(diff.rule_changes)}
-
-
 def _summary_line(diff: ResultDiff) -> str:
-    c = _counts(diff)
-    return (f"{c['new']} new, {c['resolved']} resolved, {c['unchanged']} unchanged finding(s); "
-            f"{c['ruleChanges']} rule outcome(s) changed")
+    c = diff.counts()
+    return (f"{c['new']} new, {c['resolved']} resolved, {c['notReassessed']} not reassessed, "
+            f"{c['unchanged']} unchanged finding(s); {c['ruleChanges']} rule outcome(s) changed")
 
 
-def _rows(findings: list[Finding]) -> list[tuple[str, ...]]:
-    return [(f.severity.upper(), f.ruleId, f.status, clean(f.resource.type), clean(f.resource.id),
-             clean(f.resource.displayName)) for f in findings]
+def _sections(diff: ResultDiff) -> list[tuple[str, list[FindingRef], bool]]:
+    """(title, findings, with status) in display order."""
+    return [("New findings", [FindingRef.of(f) for f in diff.new_findings], True),
+            ("Resolved findings", list(diff.resolved), False),
+            ("Not reassessed (their rule did not conclude in the newer result)", list(diff.not_reassessed), False),
+            ("Unchanged findings", [FindingRef.of(f) for f in diff.unchanged], True)]
+
+
+def _status(diff: ResultDiff, ref: FindingRef) -> str:
+    found = next((f for f in diff.new.findings if f.fingerprint == ref.fingerprint), None)
+    return found.status if found else "-"
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
@@ -104,58 +129,52 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     return ["  " + fmt.format(*header).rstrip()] + ["  " + fmt.format(*r).rstrip() for r in rows]
 
 
-FINDING_HEADER = ("SEVERITY", "RULE", "STATUS", "TYPE", "RESOURCE", "NAME")
-
-
 def render_table(diff: ResultDiff) -> str:
-    lines = [f"flowaudit diff: tenant {clean(diff.old.tenantId)}, {diff.old.collectedAt} -> {diff.new.collectedAt}"]
+    t = for_terminal
+    lines = [f"flowaudit diff: tenant {t(diff.old.tenantId)}, {t(diff.old.collectedAt)} -> {t(diff.new.collectedAt)}"]
     if diff.old.tenantId.casefold() != diff.new.tenantId.casefold():
-        lines.append(f"note: the results are for different tenants ({clean(diff.old.tenantId)}, "
-                     f"{clean(diff.new.tenantId)})")
-    for title, findings in (("New findings", diff.new_findings), ("Resolved findings", diff.resolved),
-                            ("Unchanged findings", diff.unchanged)):
-        lines += ["", f"{title} ({len(findings)})"]
-        lines += _table(FINDING_HEADER, _rows(findings)) if findings else ["  none"]
+        lines.append(f"note: the results are for different tenants ({t(diff.old.tenantId)}, {t(diff.new.tenantId)})")
+    for title, refs, with_status in _sections(diff):
+        lines += ["", f"{title} ({len(refs)})"]
+        if not refs:
+            lines.append("  none")
+            continue
+        header = ("SEVERITY", "RULE", "STATUS", "TYPE", "RESOURCE", "NAME") if with_status else \
+            ("SEVERITY", "RULE", "TYPE", "RESOURCE", "NAME")
+        rows = [tuple(x for x in (f.severity.upper(), f.ruleId, _status(diff, f) if with_status else None,
+                                  t(f.resource.type), t(f.resource.id), t(f.resource.displayName)) if x is not None)
+                for f in refs]
+        lines += _table(header, rows)
     lines += ["", f"Rule outcomes changed ({len(diff.rule_changes)})"]
     if diff.rule_changes:
         lines += _table(("RULE", "BEFORE", "AFTER", "TITLE"),
-                        [(c.id, c.before, c.after, clean(c.title)) for c in diff.rule_changes])
+                        [(c.id, c.before, c.after, t(c.title)) for c in diff.rule_changes])
     else:
         lines.append("  none")
     lines += ["", _summary_line(diff)]
     return "\n".join(lines) + "\n"
 
 
-def md_escape(text: Any) -> str:
-    """Tenant text inside a Markdown table cell: no markup, no HTML, no line breaks."""
-    out = []
-    for ch in clean(text):
-        if ch in "\\`*_{}[]<>()#+!|~":
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
 def render_markdown(diff: ResultDiff) -> str:
-    lines = [f"## flowaudit diff: {diff.old.collectedAt} → {diff.new.collectedAt}", "",
-             f"Tenant `{md_escape(diff.new.tenantId)}`: {_summary_line(diff)}."]
-    for title, findings in (("New findings", diff.new_findings), ("Resolved findings", diff.resolved),
-                            ("Unchanged findings", diff.unchanged)):
-        lines += ["", f"### {title} ({len(findings)})", ""]
-        if not findings:
+    m = for_markdown
+    lines = [f"## flowaudit diff: {m(diff.old.collectedAt)} → {m(diff.new.collectedAt)}", "",
+             f"Tenant `{m(diff.new.tenantId)}`: {_summary_line(diff)}."]
+    for title, refs, _ in _sections(diff):
+        lines += ["", f"### {title} ({len(refs)})", ""]
+        if not refs:
             lines.append("None.")
             continue
-        lines += ["| Severity | Rule | Status | Resource | Name |", "|---|---|---|---|---|"]
-        lines += [f"| {f.severity} | {f.ruleId} | {f.status} | {md_escape(f.resource.type)}: "
-                  f"{md_escape(f.resource.id)} | {md_escape(f.resource.displayName)} |" for f in findings]
+        lines += ["| Severity | Rule | Resource | Name |", "|---|---|---|---|"]
+        lines += [f"| {f.severity} | {f.ruleId} | {m(f.resource.type)}: {m(f.resource.id)} | "
+                  f"{m(f.resource.displayName)} |" for f in refs]
     lines += ["", f"### Rule outcomes changed ({len(diff.rule_changes)})", ""]
     if diff.rule_changes:
         lines += ["| Rule | Before | After | Title |", "|---|---|---|---|"]
-        lines += [f"| {c.id} | {c.before} | {c.after} | {md_escape(c.title)} |" for c in diff.rule_changes]
+        lines += [f"| {c.id} | {c.before} | {c.after} | {m(c.title)} |" for c in diff.rule_changes]
     else:
         lines.append("None.")
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"table": render_table, "json": render_json, "md": render_markdown}
+RENDERERS: dict[str, Callable[[ResultDiff], str]] = {"table": render_table, "json": render_json,
+                                                     "md": render_markdown}

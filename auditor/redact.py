@@ -21,6 +21,8 @@ _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+")
 _PARAM = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
 _USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@]*)@")
 _MASK = re.compile(r"^\*{3,}$")
+# json.loads keeps a lone UTF-16 surrogate ("\ud800") as is; no UTF-8 output can carry it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def secret_params(url: str | None) -> list[str]:
@@ -48,15 +50,17 @@ def redact_url(url: str) -> str:
 
 
 def redact_text(text: str) -> str:
+    """URL secrets redacted, lone surrogates replaced by U+FFFD (so every output can encode it)."""
+    text = _LONE_SURROGATE.sub("\ufffd", text)
     return _URL.sub(lambda m: redact_url(m.group(0)), text) if "://" in text else text
 
 
 def scrub(value: Any) -> Any:
-    """Recursively redact URL secrets in strings and drop Graph's ``******`` placeholders."""
+    """Recursively redact URL secrets in strings (keys too) and drop Graph's ``******`` placeholders."""
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
-        return {k: scrub(v) for k, v in value.items()
+        return {redact_text(str(k)): scrub(v) for k, v in value.items()
                 if not (isinstance(v, str) and _MASK.match(v))}
     if isinstance(value, (list, tuple)):
         return [scrub(v) for v in value]

@@ -14,7 +14,7 @@ collectedAt** (UTC), not the wall clock, so re-auditing an old snapshot gives th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fnmatch import fnmatchcase
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.result import AuditResult, Finding, summarize
+from auditor.result import Finding, RuleOutcome, WaiverIssue, WaiverRef, WaiverReport
 from auditor.yamlfile import safe_load_yaml
 
 WAIVER_KEYS = ("rule", "resource", "justification", "expires", "owner")
@@ -43,9 +43,13 @@ class Waiver:
     def expired_on(self, day: date) -> bool:
         return self.expires < day
 
-    def describe(self) -> dict[str, Any]:
-        return {"rule": self.rule, "resource": self.resource, "justification": self.justification,
-                "owner": self.owner, "expires": self.expires.isoformat()}
+    def ref(self, expired: bool) -> WaiverRef:
+        return WaiverRef(entry=self.entry, rule=self.rule, resource=self.resource, justification=self.justification,
+                         owner=self.owner, expires=self.expires.isoformat(), expired=expired)
+
+    def issue(self, findings: int = 0) -> WaiverIssue:
+        return WaiverIssue(entry=self.entry, rule=self.rule, resource=self.resource, owner=self.owner,
+                           expires=self.expires.isoformat(), findings=findings)
 
 
 def _entry_error(label: str, number: int, rule: Any, problem: str) -> InputError:
@@ -114,32 +118,32 @@ def load_waiver_file(path: Path, known_rules: Iterable[str]) -> list[Waiver]:
     return parse_waivers(data["waivers"], str(path), known_rules)
 
 
-def audit_day(result: AuditResult) -> date:
+def audit_day(collected_at: str) -> date:
     """The day waivers are judged against: the snapshot's collectedAt (UTC), for reproducibility."""
-    return date.fromisoformat(result.collectedAt[:10])
+    return date.fromisoformat(collected_at[:10])
 
 
-def apply_waivers(result: AuditResult, waivers: list[Waiver]) -> None:
-    """Mark waived findings, record expired and stale waivers in the summary, recount."""
-    day = audit_day(result)
+def apply_waivers(findings: Sequence[Finding], waivers: Sequence[Waiver], rules: Sequence[RuleOutcome],
+                  collected_at: str) -> tuple[list[Finding], WaiverReport]:
+    """Findings marked waived (or with their expired waiver), and the entries that need a person."""
+    day = audit_day(collected_at)
     matched: dict[int, int] = {}
-    for finding in result.findings:
+    marked: list[Finding] = []
+    for finding in findings:
         matching = [w for w in waivers if w.matches(finding)]
-        if not matching:
-            continue
         for w in matching:
             matched[w.entry] = matched.get(w.entry, 0) + 1
+        if not matching:
+            marked.append(finding)
+            continue
         active = [w for w in matching if not w.expired_on(day)]
-        if active:  # the first active entry in file order wins
-            finding.status = "waived"
-            finding.waiver = {**active[0].describe(), "expired": False}
-        else:
-            finding.status = "open"
-            finding.waiver = {**matching[0].describe(), "expired": True}
-    expired = [{**w.describe(), "entry": w.entry, "findings": matched[w.entry]}
-               for w in waivers if w.entry in matched and w.expired_on(day)]
-    stale = [{**w.describe(), "entry": w.entry, "expired": w.expired_on(day)}
-             for w in waivers if w.entry not in matched]
-    result.summary["expiredWaivers"] = expired
-    result.summary["staleWaivers"] = stale
-    result.summary = summarize(result)
+        # the first active entry in file order wins; with none active, the first expired one is shown
+        chosen = active[0] if active else matching[0]
+        marked.append(finding.model_copy(update={"status": "waived" if active else "open",
+                                                 "waiver": chosen.ref(expired=not active)}))
+    concluded = {r.id for r in rules if r.outcome in ("pass", "fail")}
+    report = WaiverReport(
+        expired=[w.issue(matched[w.entry]) for w in waivers if w.entry in matched and w.expired_on(day)],
+        stale=[w.issue() for w in waivers if w.entry not in matched and w.rule in concluded],
+        notRun=[w.issue() for w in waivers if w.entry not in matched and w.rule not in concluded])
+    return marked, report

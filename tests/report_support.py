@@ -25,7 +25,7 @@ from graphdata import (
 )
 
 from auditor.engine import AuditOptions, run_audit
-from auditor.result import AuditResult, summarize
+from auditor.result import AuditResult
 from auditor.snapshot import open_snapshot
 
 SCRIPT = "<script>document.title='pwned'</script>"
@@ -81,19 +81,20 @@ def audit(snapshot: Path) -> AuditResult:
 
 def with_waivers(result: AuditResult) -> AuditResult:
     """Waive the first finding and give the second an expired waiver (stays open)."""
-    copy = AuditResult.model_validate(result.model_dump(mode="json"))
-    if copy.findings:
-        first = copy.findings[0]
-        first.status = "waived"
-        first.waiver = {"rule": first.ruleId, "resource": first.resource.id, "expired": False,
-                        "justification": f"Accepted by CAB-42 {SCRIPT}", "owner": f"iam-team {IMG}",
-                        "expires": "2027-03-31"}
-    if len(copy.findings) > 1:
-        second = copy.findings[1]
-        second.waiver = {"rule": second.ruleId, "resource": second.resource.id, "expired": True,
-                         "justification": "Temporary exception", "owner": "iam-team", "expires": "2026-06-30"}
-    copy.summary = summarize(AuditResult.model_validate({**copy.model_dump(mode="json"), "summary": {}}))
-    return copy
+    data = result.model_dump(mode="json")
+    findings = data["findings"]
+    if findings:
+        first = findings[0]
+        first["status"] = "waived"
+        first["waiver"] = {"entry": 1, "rule": first["ruleId"], "resource": first["resource"]["id"], "expired": False,
+                           "justification": f"Accepted by CAB-42 {SCRIPT}", "owner": f"iam-team {IMG}",
+                           "expires": "2027-03-31"}
+    if len(findings) > 1:
+        second = findings[1]
+        second["waiver"] = {"entry": 2, "rule": second["ruleId"], "resource": second["resource"]["id"],
+                            "expired": True, "justification": "Temporary exception", "owner": "iam-team",
+                            "expires": "2026-06-30"}
+    return AuditResult.model_validate(data)  # the summary is counted from the content
 
 
 class RecordingServer:
@@ -141,7 +142,4 @@ def many_findings(result: AuditResult, count: int) -> AuditResult:
         rule["findings"] = count if rule["id"] == template["ruleId"] else 0
         if rule["outcome"] == "fail" and rule["id"] != template["ruleId"]:
             rule["outcome"] = "pass"
-    data["summary"] = {}
-    big = AuditResult.model_validate(data)
-    big.summary = summarize(big)
-    return big
+    return AuditResult.model_validate(data)

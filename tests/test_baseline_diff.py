@@ -96,7 +96,7 @@ def test_previous_finding_of_a_rule_not_run_is_not_claimed_resolved(tmp_path, tw
                         rules="SSU001,IDP003")
     assert run.exit_code == 0
     assert result["resolved"] == []
-    assert [e["ruleId"] for e in result["summary"]["notReassessed"]] == ["IDP001"]
+    assert [e["ruleId"] for e in result["notReassessed"]] == ["IDP001"]
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -161,7 +161,7 @@ def test_diff_exit_code_follows_fail_on(two_results):
 def test_diff_json_and_markdown(two_results):
     first, second = two_results
     data = json.loads(diff(str(first), str(second), "--format", "json").stdout)
-    assert data["summary"] == {"new": 1, "resolved": 1, "unchanged": 1, "ruleChanges": 2}
+    assert data["summary"] == {"new": 1, "resolved": 1, "notReassessed": 0, "unchanged": 1, "ruleChanges": 2}
     assert [f["ruleId"] for f in data["newFindings"]] == ["SSU001"]
     assert [f["ruleId"] for f in data["resolvedFindings"]] == ["IDP001"]
     assert {"id": "SSU001", "title": data["ruleChanges"][1]["title"], "before": "pass", "after": "fail"} \
@@ -174,7 +174,7 @@ def test_diff_json_and_markdown(two_results):
 def test_diff_of_identical_results_is_empty(two_results):
     first, _ = two_results
     data = json.loads(diff(str(first), str(first), "--format", "json").stdout)
-    assert data["summary"] == {"new": 0, "resolved": 0, "unchanged": 2, "ruleChanges": 0}
+    assert data["summary"] == {"new": 0, "resolved": 0, "notReassessed": 0, "unchanged": 2, "ruleChanges": 0}
 
 
 def test_diff_escapes_control_characters_in_tenant_text(tmp_path, two_results):

@@ -79,14 +79,17 @@ def test_missing_explicit_config_exits_2(tmp_path, snapshot):
     ("fail-on: low\ncolour: blue\n", "unknown key 'colour'"),
     ("fail_on: low\n", "unknown key 'fail_on' (write it as on the command line: 'fail-on')"),
     ("config: other.yaml\n", "key 'config' is not allowed"),
-    ("skip-rules: [SSU001]\n", "rules: {disable: [...]}"),
+    ("skip-rules: [NOPE01]\n", "skip-rules: unknown rule id(s) NOPE01"),
+    ("rules: {enable: [SSU001, SSU002], disable: [SSU002]}\n", "SSU002 are both enabled and disabled"),
     ("fail-on: severe\n", "'fail-on'"),
     ("require-complete: yes please\n", "expected true or false"),
     ("rules: {enable: [SSU002], turn_off: [SSU001]}\n", "unknown key 'rules.turn_off'"),
     ("rules: {disable: [NOPE01]}\n", "unknown rule id(s) NOPE01"),
     ("rules: {severity: {SSU002: urgent}}\n", "rules.severity.SSU002"),
     ("rules: {severity: {XYZ999: high}}\n", "unknown rule id(s) XYZ999"),
-    ("rules: {parameters: {SSU002: {days: 3}}}\n", "unknown parameter 'days'"),
+    ("rules: {parameters: {SSU002: {days: 3}}}\n", "rule SSU002 has no parameter 'days'"),
+    ("rules: {parameters: {GST001: {days: -3}}}\n", "GST001.days: must be at least 0"),
+    ("rules: {parameters: {GST001: {days: ninety}}}\n", "GST001.days: expected a whole number"),
     ("- fail-on: low\n", "must be a YAML mapping"),
     ("fail-on: [low\n", "invalid YAML"),
 ])
@@ -100,6 +103,13 @@ def test_bad_config_exits_2_naming_key_and_file(tmp_path, snapshot, content, exp
     assert invoke(["config", "show"]).exit_code == 2  # config show validates the same way
 
 
+def test_config_that_selects_no_rule_exits_2_naming_the_file(tmp_path, snapshot):
+    (tmp_path / "flowaudit.yaml").write_text("rules: {enable: [SSU001], disable: [SSU002]}\n")
+    run = invoke(["audit", "--snapshot", str(snapshot), "--skip-rules", "SSU001"])
+    assert run.exit_code == 2
+    assert "no rule selected" in run.stderr and "config file flowaudit.yaml" in run.stderr
+
+
 def test_severity_override_changes_the_gate(tmp_path, snapshot):
     (tmp_path / "flowaudit.yaml").write_text("rules:\n  severity: {SSU002: high}\n")
     run = audit(snapshot, "--output-dir", "out")
@@ -110,8 +120,13 @@ def test_severity_override_changes_the_gate(tmp_path, snapshot):
 
 
 def test_rules_enable_and_disable(tmp_path, snapshot):
-    (tmp_path / "flowaudit.yaml").write_text("rules:\n  enable: [SSU001, SSU002]\n  disable: [SSU002]\n")
-    run = invoke(["audit", "--snapshot", str(snapshot), "--fail-on", "low", "--output-dir", "out", "-q"])
+    (tmp_path / "flowaudit.yaml").write_text("rules:\n  enable: [SSU001, SSU002, IDP001]\n  disable: [IDP001]\n")
+    assert audit(snapshot).exit_code == 2  # the same rule enabled and disabled is a contradiction
+    (tmp_path / "flowaudit.yaml").write_text("rules: [SSU001, SSU002]\nskip-rules: [SSU002]\n")
+    assert audit(snapshot).exit_code == 2  # the --rules / --skip-rules spelling, same check
+    (tmp_path / "flowaudit.yaml").write_text("rules: [SSU001, SSU002]\n")
+    run = invoke(["audit", "--snapshot", str(snapshot), "--fail-on", "low", "--output-dir", "out", "-q",
+                  "--skip-rules", "SSU002"])
     assert run.exit_code == 0
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert [r["id"] for r in result["rules"]] == ["SSU001"]

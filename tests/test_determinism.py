@@ -1,6 +1,6 @@
 """Auditing one snapshot twice gives byte-identical outputs (SPEC §2, §7).
 
-Covers every format `auditor._format.FORMATS` can render in this build (formats not built yet are
+Covers every format `auditor._format.registry.FORMAT_NAMES` can render in this build (formats not built yet are
 left out), with SOURCE_DATE_EPOCH pinning the generation time. PDF is rendered from a small
 snapshot because WeasyPrint takes seconds per document.
 """
@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from graphdata import write_snapshot
 
-from auditor._format import FORMATS, get_formatter
+from auditor._format.registry import FORMAT_NAMES, get_formatter
 from auditor.cli import cli
 from auditor.errors import InputError
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("clean_flowaudit_env")
 def available_formats() -> dict[str, str]:
     """format name -> output file name, for the formats this build can render."""
     names = {}
-    for name in FORMATS:
+    for name in FORMAT_NAMES:
         try:
             names[name] = get_formatter(name).filename
         except InputError:

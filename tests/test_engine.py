@@ -28,8 +28,8 @@ def test_pairing_mismatch_is_reported() -> None:
     checks["ZZZ999"] = lambda ctx: []
     with pytest.raises(InputError, match="checks without a rule file: ZZZ999"):
         verify_pairing(catalog, checks)
-    with pytest.raises(InputError, match=f"rule files without a check: {catalog[0].id}"):
-        verify_pairing(catalog, {k: v for k, v in checks.items() if k not in (catalog[0].id, "ZZZ999")})
+    with pytest.raises(InputError, match=f"rule files without a check: {catalog.rules[0].id}"):
+        verify_pairing(catalog, {k: v for k, v in checks.items() if k not in (catalog.rules[0].id, "ZZZ999")})
 
 
 def test_rule_definitions_carry_what_a_reviewer_needs() -> None:

@@ -74,12 +74,12 @@ def _count(pg, key: str) -> int:
 
 def test_summary_counts_shown_equal_the_result(page, report):
     result, _ = report
-    assert result.summary["open"] > 0 and result.summary["waived"] == 1
+    assert result.summary.open > 0 and result.summary.waived == 1
     for sev in SEVERITIES:
-        assert _count(page, f"open-{sev}") == result.summary["openBySeverity"][sev]
-        assert _count(page, f"waived-{sev}") == result.summary["waivedBySeverity"][sev]
-    assert _count(page, "open") == result.summary["open"]
-    for outcome, n in result.summary["rules"].items():
+        assert _count(page, f"open-{sev}") == result.summary.openBySeverity[sev]
+        assert _count(page, f"waived-{sev}") == result.summary.waivedBySeverity[sev]
+    assert _count(page, "open") == result.summary.open
+    for outcome, n in result.summary.rules.items():
         assert _count(page, f"rules-{outcome}") == n
     assert page.locator("tbody.finding").count() == len(result.findings)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -98,7 +98,7 @@ def test_filters_hide_and_show_findings(page, report):
     page.check('input[name="severity"][value="medium"]')
     assert visible.count() == len(result.findings)
     page.uncheck('input[name="status"][value="open"]')
-    assert visible.count() == result.summary["waived"]
+    assert visible.count() == result.summary.waived
     family = result.findings[0].ruleId[:3]
     page.check('input[name="status"][value="open"]')
     for box in page.locator('input[name="family"]').all():
@@ -151,7 +151,7 @@ def test_html_stays_bounded_for_forty_thousand_findings(report, tmp_path):
     html = data.decode("utf-8")
     assert html.count('class="finding"') == 500
     assert "and 39500 more findings of this rule — see result.json" in html
-    assert f'data-count="open">{big.summary["open"]}<' in html
+    assert f'data-count="open">{big.summary.open}<' in html
 
 
 def test_html_is_deterministic(report):

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from jsonschema.validators import validator_for
 from report_support import SECRETS, SHARED, audit, hostile_tenant, with_waivers
 
-from auditor._format import write_outputs
 from auditor._format.junit import JunitFormat
+from auditor._format.output import write_outputs
 from auditor.catalog import SEVERITIES
 from auditor.cli import cli
 from auditor.result import AuditResult, load_result
@@ -48,7 +48,7 @@ def test_sarif_validates_against_the_official_schema(outputs):
         location = item["locations"][0]
         assert location["physicalLocation"]["artifactLocation"]["uriBaseId"] == "SNAPSHOT"
         uri = location["physicalLocation"]["artifactLocation"]["uri"]
-        files = {s.get("file") for s in result.snapshot["sources"].values()}
+        files = {s.file for s in result.snapshot.sources.values()}
         assert uri in files or uri == "manifest.json"
         assert location["logicalLocations"][0]["fullyQualifiedName"].startswith(finding.resource.type + "/")
         assert ("suppressions" in item) == (finding.status == "waived")
@@ -66,8 +66,8 @@ def test_junit_counts_match_the_result(outputs):
     waived = [c for c in cases if c.find("properties/property[@name='waiver']") is not None]
     passing_rules = [r for r in result.rules if r.outcome == "pass"]
     not_run = [r for r in result.rules if r.outcome in ("notEvaluated", "notApplicable")]
-    assert len(failures) == result.summary["open"]
-    assert len(waived) == result.summary["waived"] == 1
+    assert len(failures) == result.summary.open
+    assert len(waived) == result.summary.waived == 1
     assert len(skipped) == len(not_run)
     assert len(cases) == len(result.findings) + len(passing_rules) + len(not_run)
     assert int(root.get("tests")) == len(cases) and int(root.get("failures")) == len(failures)
@@ -97,10 +97,10 @@ def test_markdown_shows_the_counts_and_links_failing_rules(outputs):
     for sev in SEVERITIES:
         row = next(line for line in text.splitlines() if line.startswith("| ") and f" {sev} |" in line)
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert cells[1:] == [str(result.summary["openBySeverity"][sev]), str(result.summary["waivedBySeverity"][sev])]
-    assert f"**{result.summary['open']} open**" in text
+        assert cells[1:] == [str(result.summary.openBySeverity[sev]), str(result.summary.waivedBySeverity[sev])]
+    assert f"**{result.summary.open} open**" in text
     for rule in (r for r in result.rules if r.outcome == "fail"):
-        assert f"**{rule.id}**" in text and f"]({rule.references[0]['url']})" in text
+        assert f"**{rule.id}**" in text and f"]({rule.references[0].url})" in text
     assert "<script" not in text and "<img" not in text
     assert len(text.splitlines()) < 60
 
@@ -116,7 +116,7 @@ def test_markdown_is_appended_to_the_github_step_summary(outputs, tmp_path, monk
 
 def test_no_secret_in_any_output(outputs):
     _, out = outputs
-    files = sorted(out.iterdir())
+    files = sorted(f for f in out.iterdir() if not f.name.startswith("."))
     assert {f.name for f in files} == {"result.json", "results.sarif", "junit.xml", "summary.md", "report.html"}
     for path in files:
         data = path.read_bytes()
@@ -138,7 +138,8 @@ def test_report_command_re_renders_a_saved_result(outputs, tmp_path):
     run = CliRunner().invoke(cli, ["report", str(out / "result.json"), "--format", "sarif,md,junit",
                                    "--output-dir", str(tmp_path / "r")])
     assert run.exit_code == 0, run.output
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["junit.xml", "results.sarif", "summary.md"]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir() if not p.name.startswith(".")) == \
+        ["junit.xml", "results.sarif", "summary.md"]
     assert (tmp_path / "r" / "summary.md").read_bytes() == (out / "summary.md").read_bytes()
 
 

@@ -86,5 +86,11 @@ def test_missing_pango_is_a_clear_input_error(rendered, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # what an import without libpango looks like
     run = CliRunner().invoke(cli, ["report", str(saved), "--format", "html,pdf", "--output-dir", str(tmp_path / "o")])
     assert run.exit_code == 2
-    assert "apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0" in run.output
-    assert not (tmp_path / "o" / "report.html").exists()  # nothing half-written
+    line = run.stderr.strip()
+    assert len(line.splitlines()) == 1 and "Traceback" not in run.output
+    assert "apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core" in line
+    assert "WeasyPrint" not in run.stdout  # its banner never reaches stdout
+    # the formats that can render are still written; the PDF is not, and nothing is half-written
+    assert (tmp_path / "o" / "report.html").exists() and not (tmp_path / "o" / "report.pdf").exists()
+    assert [p.name for p in (tmp_path / "o").iterdir() if p.name.startswith(".flowaudit-")
+            and p.is_dir()] == []

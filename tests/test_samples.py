@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.catalog import SEVERITY_RANK, load_catalog
+from auditor.catalog import load_catalog
 from auditor.resources import samples_dir
+from auditor.severity import SEVERITY_RANK
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWAUDIT = Path(sys.executable).with_name("flowaudit")

@@ -53,11 +53,11 @@ def test_matching_waiver_waives_and_does_not_gate(tmp_path):
     assert run.exit_code == 0, run.output
     finding = ssu002(result)
     assert finding["status"] == "waived"
-    assert finding["waiver"] == {"rule": "SSU002", "resource": "authenticationFlowsPolicy",
+    assert finding["waiver"] == {"entry": 1, "rule": "SSU002", "resource": "authenticationFlowsPolicy",
                                  "justification": "Flows are being built", "owner": "iam-team@contoso.example",
                                  "expires": "2026-12-31", "expired": False}
     assert result["summary"]["waived"] == 1 and result["summary"]["open"] == 0
-    assert result["summary"]["staleWaivers"] == [] and result["summary"]["expiredWaivers"] == []
+    assert result["waivers"]["stale"] == [] and result["waivers"]["expired"] == []
 
 
 def test_glob_matches_resource_id_case_insensitively(tmp_path):
@@ -71,7 +71,7 @@ def test_display_name_does_not_match(tmp_path):
     result, run = audit(tmp_path, waiver(resource="'Authentication flows policy'"))
     assert run.exit_code == 1
     assert ssu002(result)["status"] == "open"
-    assert [w["rule"] for w in result["summary"]["staleWaivers"]] == ["SSU002"]
+    assert [w["rule"] for w in result["waivers"]["stale"]] == ["SSU002"]
 
 
 def test_waiver_is_valid_through_its_expiry_day(tmp_path):
@@ -86,7 +86,7 @@ def test_expired_waiver_reopens_the_finding_and_is_reported(tmp_path):
     finding = ssu002(result)
     assert finding["status"] == "open"
     assert finding["waiver"]["expired"] is True and finding["waiver"]["expires"] == "2026-10-31"
-    expired = result["summary"]["expiredWaivers"]
+    expired = result["waivers"]["expired"]
     assert [(w["rule"], w["entry"], w["findings"]) for w in expired] == [("SSU002", 1, 1)]
     assert "expired on 2026-10-31" in run.stderr
 
@@ -95,9 +95,27 @@ def test_stale_waiver_is_reported(tmp_path):
     text = waiver() + ("  - rule: ssu001\n    justification: no longer needed\n    expires: 2027-01-01\n")
     result, run = audit(tmp_path, text)
     assert run.exit_code == 0
-    stale = result["summary"]["staleWaivers"]
+    stale = result["waivers"]["stale"]
     assert [(w["rule"], w["resource"], w["entry"]) for w in stale] == [("SSU001", "*", 2)]
     assert "waiver entry 2" in run.stderr and "stale" in run.stderr
+
+
+def test_waiver_for_a_rule_that_did_not_run_is_not_called_stale(tmp_path):
+    # SSU001 is not selected: its waiver is not applicable to this run, not something to remove
+    text = waiver() + ("  - rule: IDP001\n    justification: tracked in CHG-7\n    expires: 2027-01-01\n")
+    result, run = audit(tmp_path, text)
+    assert run.exit_code == 0
+    assert result["waivers"]["stale"] == []
+    assert [(w["rule"], w["entry"]) for w in result["waivers"]["notRun"]] == [("IDP001", 2)]
+    assert "waiver entry 2 (IDP001 *) is not applicable to this run" in run.stderr
+    assert "stale" not in run.stderr
+
+
+def test_expired_waiver_without_owner_names_no_owner(tmp_path):
+    text = "waivers:\n  - rule: SSU002\n    justification: old\n    expires: 2026-01-01\n"
+    _, run = audit(tmp_path, text)
+    assert run.exit_code == 1
+    assert "expired on 2026-01-01" in run.stderr and "owner" not in run.stderr
 
 
 def test_empty_waiver_list_is_accepted(tmp_path):

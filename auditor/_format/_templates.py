@@ -13,10 +13,6 @@ from auditor._format._view import ReportView
 from auditor.resources import templates_dir
 
 
-def _is_https_url(value: object) -> bool:
-    return isinstance(value, str) and value.lower().startswith("https://")
-
-
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -26,7 +22,6 @@ def environment() -> Environment:
         trim_blocks=False,
         keep_trailing_newline=True,
     )
-    env.tests["https_url"] = _is_https_url
     return env
 
 

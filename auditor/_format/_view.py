@@ -1,10 +1,11 @@
 """The report view model shared by the HTML and PDF templates.
 
-Templates get plain, already-decided data: findings grouped by rule (most severe first), evidence
-turned into cells (text, list or table) with row caps, posture counts per severity and per family,
-rules not evaluated with what to grant, waivers and data-source provenance. Every string taken from
-the result passes :func:`auditor.redact.scrub` again, so a hand-edited result.json cannot smuggle a
-connector secret into a report either. Escaping is the templates' job (autoescape on).
+Templates get plain, already-decided data and nothing else: findings grouped by rule (most severe
+first), evidence turned into cells (text, list or table) with row caps, posture counts per severity
+and per family, rules not evaluated with what to grant, waivers, the baseline comparison and
+data-source provenance. Every string a template can reach was made here by :func:`text`, which
+redacts secrets again, so a hand-edited result.json cannot smuggle a connector secret into a report;
+templates never see the result object itself. Escaping is the templates' job (autoescape on).
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.catalog import FAMILIES, SEVERITIES
+from auditor.catalog import load_catalog
 from auditor.redact import scrub
-from auditor.result import AuditResult, Finding, RuleOutcome
-from auditor.sources import BY_KEY, NOT_COLLECTED, remedy
+from auditor.result import OUTCOMES, AuditResult, Finding, FindingRef, RuleOutcome
+from auditor.severity import SEVERITIES
 
-OUTCOMES = ("pass", "fail", "notEvaluated", "notApplicable")
 OUTCOME_LABELS = {"pass": "Pass", "fail": "Fail", "notEvaluated": "Not evaluated", "notApplicable": "Not applicable"}
 
 
@@ -36,6 +36,15 @@ HTML_CAPS = Caps(rows_per_group=500, items_per_list=50, scalar_columns=4, detail
 PDF_CAPS = Caps(rows_per_group=25, items_per_list=10, scalar_columns=2, detail_rows=3)
 
 
+def text(value: Any) -> str:
+    """A scalar as display text, secrets redacted (``None`` → an em dash)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(scrub(str(value)))
+
+
 @dataclass
 class Cell:
     """One evidence value, ready to render: ``text``, ``list`` (of text) or ``table`` (of text)."""
@@ -49,19 +58,61 @@ class Cell:
 
 
 @dataclass
+class ReferenceView:
+    title: str
+    url: str
+    linkable: bool  # an https URL: shown as a link
+
+
+@dataclass
+class RuleInfo:
+    id: str
+    title: str
+    severity: str
+    family: str
+    family_name: str
+    rationale: str
+    portal: str
+    graph: str
+    references: list[ReferenceView]
+    frameworks: list[tuple[str, str]]  # (framework, "id, id")
+
+    @classmethod
+    def of(cls, rule: RuleOutcome, family_name: str) -> RuleInfo:
+        return cls(id=text(rule.id), title=text(rule.title), severity=rule.severity, family=text(rule.family),
+                   family_name=text(family_name), rationale=text(rule.rationale), portal=text(rule.remediation.portal),
+                   graph=text(rule.remediation.graph),
+                   references=[ReferenceView(text(r.title), text(r.url), r.url.lower().startswith("https://"))
+                               for r in rule.references],
+                   frameworks=[(text(name), text(", ".join(ids))) for name, ids in rule.frameworks.items()])
+
+
+@dataclass
+class WaiverView:
+    justification: str
+    owner: str
+    expires: str
+
+
+@dataclass
 class FindingRow:
-    finding: Finding
-    status: str  # open | waived (filter value)
+    rule_id: str
+    resource_type: str
+    resource_id: str
     name: str  # resource display name, or its id
+    status: str  # open | waived (filter value)
+    is_new: bool
+    message: str
     columns: list[Cell]  # values for the group's scalar evidence columns
     details: list[tuple[str, Cell]]  # the remaining evidence, label → cell
+    waiver: WaiverView | None
     waiver_note: str | None
     evidence_cut: bool = False  # evidence beyond the columns left out (the PDF details only a few rows)
 
 
 @dataclass
 class RuleGroup:
-    rule: RuleOutcome | None
+    rule: RuleInfo | None
     rule_id: str
     title: str
     severity: str
@@ -88,9 +139,14 @@ class RuleGroup:
 
 
 @dataclass
-class NotEvaluatedRule:
-    rule: RuleOutcome
-    family_name: str
+class RuleRow:
+    """One rule in a table of outcomes."""
+
+    id: str
+    title: str
+    severity: str
+    outcome: str
+    findings: int
     reason: str
     actions: list[str]
 
@@ -107,6 +163,36 @@ class SourceRow:
 
 
 @dataclass
+class ComparedRow:
+    """A finding of the baseline that is gone (resolved) or was not looked at again (not reassessed)."""
+
+    severity: str
+    rule_id: str
+    title: str
+    resource: str
+    reason: str
+
+
+@dataclass
+class BaselineView:
+    collected: str
+    new: int
+    existing: int
+    resolved: list[ComparedRow]
+    not_reassessed: list[ComparedRow]
+
+
+@dataclass
+class Provenance:
+    cloud: str
+    sign_ins_from: str | None
+    sign_ins_to: str | None
+    catalog_version: int
+    snapshot: str
+    generated_iso: str
+
+
+@dataclass
 class Posture:
     level: str  # a severity, "incomplete" or "clean": drives the colour
     headline: str
@@ -115,12 +201,13 @@ class Posture:
 
 @dataclass
 class ReportView:
-    result: AuditResult
     tenant: str
     collected: str
     generated: str
     version: str
     posture: Posture
+    open_total: int
+    waived_total: int
     open_by_severity: dict[str, int]
     waived_by_severity: dict[str, int]
     max_open: int
@@ -128,12 +215,14 @@ class ReportView:
     families: list[tuple[str, str, dict[str, int]]]
     groups: list[RuleGroup]
     groups_by_severity: list[tuple[str, list[RuleGroup]]]
-    not_evaluated: list[NotEvaluatedRule]
-    not_applicable: list[RuleOutcome]
+    not_evaluated: list[RuleRow]
+    not_applicable: list[RuleRow]
     waivers: list[FindingRow]
     waivers_total: int
+    baseline: BaselineView | None
     sources: list[SourceRow]
-    rules: list[RuleOutcome]
+    rules: list[RuleRow]
+    provenance: Provenance
     caps: Caps
     findings_total: int
     findings_shown: int
@@ -141,25 +230,16 @@ class ReportView:
     outcome_labels: dict[str, str] = field(default_factory=lambda: dict(OUTCOME_LABELS))
 
 
-def clean(value: Any) -> str:
-    """A scalar as display text, secrets redacted."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(scrub(str(value)))
-
-
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def label(key: str) -> str:
     """``lastSignInDateTime`` → ``Last sign in date time``."""
-    words = _CAMEL.sub(" ", str(key)).replace("_", " ").split()
+    words = _CAMEL.sub(" ", text(key)).replace("_", " ").split()
     if not words:
-        return str(key)
-    text = " ".join(w if w.isupper() else w.lower() for w in words)
-    return text[0].upper() + text[1:]
+        return text(key)
+    joined = " ".join(w if w.isupper() else w.lower() for w in words)
+    return joined[0].upper() + joined[1:]
 
 
 def display_time(stamp: str | None) -> str:
@@ -167,7 +247,7 @@ def display_time(stamp: str | None) -> str:
     if not stamp:
         return "—"
     match = re.match(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})", stamp)
-    return f"{match.group(1)} {match.group(2)} UTC" if match else clean(stamp)
+    return f"{match.group(1)} {match.group(2)} UTC" if match else text(stamp)
 
 
 def _is_scalar(value: Any) -> bool:
@@ -177,7 +257,7 @@ def _is_scalar(value: Any) -> bool:
 def cell(value: Any, caps: Caps) -> Cell:
     """Evidence value → text, list or table; nesting deeper than that is shown as compact text."""
     if _is_scalar(value):
-        return Cell("text", text=clean(value))
+        return Cell("text", text=text(value))
     if isinstance(value, dict):
         rows = [[label(k), _flat(v)] for k, v in list(value.items())[: caps.items_per_list]]
         return Cell("table", columns=["Field", "Value"], rows=rows, more=max(0, len(value) - caps.items_per_list))
@@ -194,7 +274,7 @@ def cell(value: Any, caps: Caps) -> Cell:
 
 def _flat(value: Any) -> str:
     if _is_scalar(value):
-        return clean(value)
+        return text(value)
     if isinstance(value, dict):
         return "; ".join(f"{label(k)}: {_flat(v)}" for k, v in value.items())
     return ", ".join(_flat(v) for v in value)
@@ -202,25 +282,26 @@ def _flat(value: Any) -> str:
 
 def waiver_note(finding: Finding) -> str | None:
     waiver = finding.waiver
-    if not waiver:
+    if waiver is None:
         return None
-    expires = clean(waiver.get("expires"))
-    if waiver.get("expired") or finding.status == "open":
-        return f"waiver expired on {expires}"
-    owner = waiver.get("owner")
-    return f"waived until {expires}" + (f" (owner {clean(owner)})" if owner else "")
+    if waiver.expired or finding.is_open:
+        return f"waiver expired on {text(waiver.expires)}"
+    return f"waived until {text(waiver.expires)}" + (f" (owner {text(waiver.owner)})" if waiver.owner else "")
 
 
 def _row(f: Finding, columns: list[str], caps: Caps, details: bool = True) -> FindingRow:
     rest = [(label(k), v) for k, v in f.evidence.items() if k not in columns]
+    waiver = f.waiver
     return FindingRow(
-        finding=f, status=f.status, name=clean(f.resource.displayName or f.resource.id),
-        columns=[cell(f.evidence.get(k), caps) for k in columns],
+        rule_id=text(f.ruleId), resource_type=text(f.resource.type), resource_id=text(f.resource.id),
+        name=text(f.resource.displayName or f.resource.id), status=f.status, is_new=f.baseline == "new",
+        message=text(f.message), columns=[cell(f.evidence.get(k), caps) for k in columns],
         details=[(key, cell(v, caps)) for key, v in rest] if details else [],
+        waiver=WaiverView(text(waiver.justification), text(waiver.owner), text(waiver.expires)) if waiver else None,
         waiver_note=waiver_note(f), evidence_cut=bool(rest) and not details)
 
 
-def _group(rule_id: str, findings: list[Finding], rule: RuleOutcome | None, caps: Caps) -> RuleGroup:
+def _group(rule_id: str, findings: list[Finding], rule: RuleInfo | None, family_name: str, caps: Caps) -> RuleGroup:
     shown = findings[: caps.rows_per_group]
     # evidence keys that are scalar in every shown finding become table columns; the rest are details
     keys: list[str] = []
@@ -232,23 +313,24 @@ def _group(rule_id: str, findings: list[Finding], rule: RuleOutcome | None, caps
     first = findings[0]
     family = rule_id[:3]
     return RuleGroup(
-        rule=rule, rule_id=rule_id, title=rule.title if rule else first.title,
-        severity=first.severity, family=family, family_name=FAMILIES.get(family, family),
+        rule=rule, rule_id=text(rule_id), title=rule.title if rule else text(first.title),
+        severity=first.severity, family=text(family), family_name=text(family_name),
         column_labels=[label(k) for k in columns], rows=rows, total=len(findings),
-        open=sum(1 for f in findings if f.status == "open"), waived=sum(1 for f in findings if f.status == "waived"))
+        open=sum(1 for f in findings if f.is_open), waived=sum(1 for f in findings if f.status == "waived"))
 
 
-def _actions(rule: RuleOutcome, sources: dict[str, Any]) -> list[str]:
-    """What an administrator does so the rule can be evaluated next time."""
-    actions = []
-    for key in rule.missingSources:
-        entry = sources.get(key) or {}
-        actions.append(remedy(key, entry.get("status") or NOT_COLLECTED, partial=bool(entry.get("partial")),
-                              permission=entry.get("permission")))
-    return actions
+def _rule_row(r: RuleOutcome) -> RuleRow:
+    return RuleRow(id=text(r.id), title=text(r.title), severity=r.severity, outcome=r.outcome, findings=r.findings,
+                   reason=text(r.reason) if r.reason else "", actions=[text(a) for a in r.actions])
 
 
-def _posture(result: AuditResult, open_by: dict[str, int], outcomes: dict[str, int]) -> Posture:
+def _compared(ref: FindingRef, reason: str) -> ComparedRow:
+    name = ref.resource.displayName or ref.resource.id
+    return ComparedRow(severity=ref.severity, rule_id=text(ref.ruleId), title=text(ref.title),
+                       resource=f"{text(name)} ({text(ref.resource.type)} {text(ref.resource.id)})", reason=text(reason))
+
+
+def _posture(rules: int, open_by: dict[str, int], outcomes: dict[str, int]) -> Posture:
     worst = next((s for s in SEVERITIES if open_by.get(s)), None)
     incomplete = outcomes.get("notEvaluated", 0)
     caveat = f" {incomplete} rule(s) could not be evaluated." if incomplete else ""
@@ -259,53 +341,63 @@ def _posture(result: AuditResult, open_by: dict[str, int], outcomes: dict[str, i
     if incomplete:
         return Posture("incomplete", "No open findings, but the audit is incomplete",
                        f"{incomplete} rule(s) could not be evaluated; see \"Rules not evaluated\".")
-    return Posture("clean", "No open findings", f"All {len(result.rules)} evaluated rules passed or do not apply.")
+    return Posture("clean", "No open findings", f"All {rules} evaluated rules passed or do not apply.")
 
 
 def build_view(result: AuditResult, caps: Caps) -> ReportView:
-    summary = result.summary or {}
-    open_by = {s: int((summary.get("openBySeverity") or {}).get(s, 0)) for s in SEVERITIES}
-    waived_by = {s: int((summary.get("waivedBySeverity") or {}).get(s, 0)) for s in SEVERITIES}
-    outcomes = {o: sum(1 for r in result.rules if r.outcome == o) for o in OUTCOMES}
+    catalog = load_catalog()
+    summary = result.summary
+    open_by = {s: summary.openBySeverity.get(s, 0) for s in SEVERITIES}
+    waived_by = {s: summary.waivedBySeverity.get(s, 0) for s in SEVERITIES}
+    outcomes = {o: summary.rules.get(o, 0) for o in OUTCOMES}
+
+    def family_name(family: str, rule: RuleOutcome | None = None) -> str:
+        return (rule.familyName if rule and rule.familyName else None) or catalog.family_name(family)
 
     families: dict[str, dict[str, int]] = {}
     for r in result.rules:
-        families.setdefault(r.family, {o: 0 for o in OUTCOMES})[r.outcome] += 1
-    family_rows = [(fam, FAMILIES.get(fam, fam), counts) for fam, counts in
-                   sorted(families.items(), key=lambda kv: (list(FAMILIES).index(kv[0])
-                                                            if kv[0] in FAMILIES else 99, kv[0]))]
+        families.setdefault(r.family, dict.fromkeys(OUTCOMES, 0))[r.outcome] += 1
+    family_rows = [(text(fam), text(family_name(fam)), counts)
+                   for fam, counts in sorted(families.items(), key=lambda kv: (catalog.family_order(kv[0]), kv[0]))]
 
     by_rule: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_rule.setdefault(f.ruleId, []).append(f)
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    groups = [_group(rule_id, fs, result.rule(rule_id), caps) for rule_id, fs in by_rule.items()]
+    groups = []
+    for rule_id, fs in by_rule.items():
+        outcome = result.rule(rule_id)
+        name = family_name(rule_id[:3], outcome)
+        groups.append(_group(rule_id, fs, RuleInfo.of(outcome, name) if outcome else None, name, caps))
     groups.sort(key=lambda g: (rank.get(g.severity, 99), g.rule_id))
     by_sev = [(s, [g for g in groups if g.severity == s]) for s in SEVERITIES]
 
-    sources = result.snapshot.get("sources") or {}
-    not_evaluated = [NotEvaluatedRule(r, FAMILIES.get(r.family, r.family), clean(r.reason or "no reason recorded"),
-                                      _actions(r, sources))
-                     for r in result.rules if r.outcome == "notEvaluated"]
     waived = [f for f in result.findings if f.waiver]
-    waivers = [_row(f, [], caps) for f in waived[: caps.rows_per_group]]
-    source_rows = []
-    for key, entry in sorted(sources.items()):
-        error = entry.get("error") or None
-        source = BY_KEY.get(key)
-        source_rows.append(SourceRow(
-            key=key, status=clean(entry.get("status")), count=entry.get("count"), partial=bool(entry.get("partial")),
-            file=clean(entry["file"]) if entry.get("file") else None,
-            permission=clean(entry.get("permission") or (source.permission if source else "")),
-            error=clean(f"{error.get('httpStatus', '')} {error.get('code', '')}: {error.get('message', '')}".strip())
-            if isinstance(error, dict) else None))
+    baseline = None
+    if result.baseline is not None:
+        baseline = BaselineView(
+            collected=display_time(result.baseline.collectedAt), new=summary.new,
+            existing=sum(1 for f in result.findings if f.baseline == "existing"),
+            resolved=[_compared(f, "its rule ran again and the finding is gone") for f in result.resolved],
+            not_reassessed=[_compared(f, f.reason) for f in result.notReassessed])
+    source_rows = [SourceRow(key=text(key), status=text(e.status), count=e.count, partial=e.partial,
+                             file=text(e.file) if e.file else None, permission=text(e.permission or ""),
+                             error=text(e.error.text()) if e.error else None)
+                   for key, e in sorted(result.snapshot.sources.items())]
+    window = result.snapshot.signInWindow
     return ReportView(
-        result=result, tenant=clean(result.tenantId), collected=display_time(result.collectedAt),
-        generated=display_time(result.generatedAt), version=clean(result.tool.get("version", "")),
-        posture=_posture(result, open_by, outcomes), open_by_severity=open_by, waived_by_severity=waived_by,
-        max_open=max([1, *open_by.values()]), outcomes=outcomes, families=family_rows, groups=groups,
-        groups_by_severity=by_sev, not_evaluated=not_evaluated,
-        not_applicable=[r for r in result.rules if r.outcome == "notApplicable"], waivers=waivers,
-        waivers_total=len(waived),
-        sources=source_rows, rules=sorted(result.rules, key=lambda r: r.id), caps=caps,
-        findings_total=len(result.findings), findings_shown=sum(len(g.rows) for g in groups))
+        tenant=text(result.tenantId), collected=display_time(result.collectedAt),
+        generated=display_time(result.generatedAt), version=text(result.tool.version),
+        posture=_posture(len(result.rules), open_by, outcomes), open_total=summary.open, waived_total=summary.waived,
+        open_by_severity=open_by, waived_by_severity=waived_by, max_open=max([1, *open_by.values()]),
+        outcomes=outcomes, families=family_rows, groups=groups, groups_by_severity=by_sev,
+        not_evaluated=[_rule_row(r) for r in result.rules_with("notEvaluated")],
+        not_applicable=[_rule_row(r) for r in result.rules_with("notApplicable")],
+        waivers=[_row(f, [], caps) for f in waived[: caps.rows_per_group]], waivers_total=len(waived),
+        baseline=baseline, sources=source_rows, rules=[_rule_row(r) for r in sorted(result.rules, key=lambda r: r.id)],
+        provenance=Provenance(cloud=text(result.snapshot.cloud or "global"),
+                              sign_ins_from=display_time(window.from_) if window and window.from_ else None,
+                              sign_ins_to=display_time(window.to) if window and window.to else None,
+                              catalog_version=result.catalogVersion, snapshot=text(result.snapshot.path),
+                              generated_iso=text(result.generatedAt)),
+        caps=caps, findings_total=len(result.findings), findings_shown=sum(len(g.rows) for g in groups))

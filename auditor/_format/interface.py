@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
-from auditor.result import AuditResult
+if TYPE_CHECKING:
+    from auditor.result import AuditResult
 
 
 class Formatter(ABC):
-    #: file name inside --output-dir (SPEC §7)
+    #: file name inside --output-dir
     filename: str
 
     @abstractmethod
     def format(self, result: AuditResult) -> bytes:
         """Render the whole result; must be deterministic for a given result."""
+
+    def published(self, data: bytes) -> None:  # noqa: B027 - optional hook, empty by default
+        """Called once the file is in place (e.g. Markdown also goes to a CI job summary)."""

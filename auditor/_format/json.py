@@ -1,4 +1,4 @@
-"""``result.json``: the audit result itself (the input of ``report`` and ``diff``)."""
+"""``result.json``: the audit result itself (the input of ``report``, ``diff`` and ``plan``)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from auditor._format.interface import Formatter
-from auditor.catalog import FAMILIES
+from auditor.catalog import load_catalog
 from auditor.redact import scrub
 from auditor.result import AuditResult, Finding, RuleOutcome
 
@@ -27,15 +27,15 @@ def xml_text(value: Any) -> str:
     return _NOT_XML.sub("\ufffd", str(scrub(str(value)) if value is not None else ""))
 
 
-def _remediation(rule: RuleOutcome | None, finding: Finding) -> str:
-    remediation = finding.remediation or (rule.remediation if rule else {})
+def _remediation(rule: RuleOutcome, finding: Finding) -> str:
+    remediation = finding.remediation or rule.remediation
     parts = [finding.message, ""]
-    if remediation.get("portal"):
-        parts += ["Remediation (portal):", remediation["portal"], ""]
-    if remediation.get("graph"):
-        parts += ["Remediation (Graph):", remediation["graph"], ""]
-    if rule and rule.references:
-        parts += ["References:"] + [f"- {r.get('title', '')}: {r.get('url', '')}" for r in rule.references]
+    if remediation.portal:
+        parts += ["Remediation (portal):", remediation.portal, ""]
+    if remediation.graph:
+        parts += ["Remediation (Graph):", remediation.graph, ""]
+    if rule.references:
+        parts += ["References:"] + [f"- {r.title}: {r.url}" for r in rule.references]
     return "\n".join(parts).strip() + "\n"
 
 
@@ -57,11 +57,12 @@ def build_junit(result: AuditResult) -> ET.Element:
     families: dict[str, list[RuleOutcome]] = {}
     for rule in sorted(result.rules, key=lambda r: r.id):
         families.setdefault(rule.family, []).append(rule)
-    order = list(FAMILIES)
+    catalog = load_catalog()
     root = ET.Element("testsuites", {"name": "flowaudit", "timestamp": result.generatedAt[:19]})
     totals = {"tests": 0, "failures": 0, "skipped": 0}
-    for family in sorted(families, key=lambda f: (order.index(f) if f in order else 99, f)):
-        suite = ET.SubElement(root, "testsuite", {"name": f"{family} {FAMILIES.get(family, family)}"})
+    for family in sorted(families, key=lambda f: (catalog.family_order(f), f)):
+        name = families[family][0].familyName or catalog.family_name(family)
+        suite = ET.SubElement(root, "testsuite", {"name": f"{family} {name}"})
         counts = {"tests": 0, "failures": 0, "skipped": 0}
         for rule in families[family]:
             title = f"{rule.id} {rule.title}"
@@ -80,16 +81,15 @@ def build_junit(result: AuditResult) -> ET.Element:
             for f in rule_findings:
                 case = _case(suite, rule.id, _resource_name(f))
                 counts["tests"] += 1
-                waiver = f.waiver or {}
-                if f.status == "waived":
+                waiver = f.waiver
+                if f.status == "waived" and waiver is not None:
                     props = ET.SubElement(case, "properties")
                     ET.SubElement(props, "property", {"name": "waiver", "value": xml_text(
-                        f"{waiver.get('justification', '')} (owner {waiver.get('owner') or '-'}, "
-                        f"expires {waiver.get('expires') or '-'})")})
+                        f"{waiver.justification} (owner {waiver.owner or '-'}, expires {waiver.expires})")})
                     continue
                 failure = ET.SubElement(case, "failure", {
                     "message": xml_text(f.message), "type": f"{f.severity}"})
-                note = f"Waiver expired on {waiver.get('expires')}.\n\n" if waiver.get("expired") else ""
+                note = f"Waiver expired on {waiver.expires}.\n\n" if waiver is not None and waiver.expired else ""
                 failure.text = xml_text(note + _remediation(rule, f))
                 counts["failures"] += 1
         for key, value in counts.items():

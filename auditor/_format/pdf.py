@@ -7,6 +7,8 @@ in tenant data (an image URL in a display name, a connector URL) is ever fetched
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from typing import Any
 
@@ -17,16 +19,22 @@ from auditor.errors import InputError
 from auditor.resources import templates_dir
 from auditor.result import AuditResult
 
-INSTALL_HINT = ("PDF output needs the Pango and HarfBuzz system libraries "
-                "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)")
+INSTALL_HINT = ("PDF output needs the Pango and HarfBuzz system libraries and a font "
+                "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 "
+                "fonts-dejavu-core)")
 
 
 def _weasyprint() -> tuple[Any, Any]:
+    # WeasyPrint prints a banner to stdout when a library is missing; stdout carries only what the
+    # user asked for, so the import runs with stdout captured and the failure becomes one line.
+    captured = io.StringIO()
     try:
-        import weasyprint
-        from weasyprint.urls import URLFetcher
+        with contextlib.redirect_stdout(captured):
+            import weasyprint
+            from weasyprint.urls import URLFetcher
     except (ImportError, OSError) as exc:  # OSError: cffi could not dlopen libpango/libgobject
-        raise InputError(f"{INSTALL_HINT}: {exc}") from None
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{INSTALL_HINT}: {first}") from None
     return weasyprint, URLFetcher
 
 

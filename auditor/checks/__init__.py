@@ -3,7 +3,8 @@
 A check receives a :class:`CheckContext` and returns the :class:`Hit` list (empty = pass). It raises
 :class:`NotApplicable` when there is nothing to judge, and :class:`NotEvaluated` when data it needs
 is missing beyond the sources the engine already verified (e.g. a per-flow child not collected).
-Modules in this package are discovered automatically: adding a rule touches nothing else.
+Modules in this package are discovered automatically: a rule is its YAML file in ``rules/`` and one
+function here; adding one touches nothing else.
 """
 
 from __future__ import annotations
@@ -15,23 +16,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from auditor.catalog import Remediation
 from auditor.model.tenant import Tenant
+from auditor.result import Resource
 
-
-@dataclass(frozen=True)
-class Resource:
-    type: str
-    id: str
-    displayName: str | None = None
+__all__ = ["CHECKS", "CheckContext", "CheckFunction", "Hit", "NotApplicable", "NotEvaluated", "Resource", "check",
+           "load_checks"]
 
 
 @dataclass
 class Hit:
-    """One affected resource: becomes one finding."""
+    """One affected resource: becomes one finding (its ``resource.type`` must be the rule's resourceType)."""
 
     resource: Resource
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    remediation: Remediation | None = None  # only when this resource needs something else than the rule says
 
 
 class NotApplicable(Exception):  # noqa: N818 - an outcome, not an error

@@ -6,31 +6,24 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import click
 
-from auditor._format import parse_formats, write_outputs
-from auditor.baseline import apply_baseline
+from auditor._format.output import write_outputs
+from auditor.baseline import compare
 from auditor.catalog import load_catalog
-from auditor.config import Config, active_config
-from auditor.connection import ConnectionOptions
 from auditor.console import render_summary
-from auditor.engine import AuditOptions, run_audit
-from auditor.errors import InputError
+from auditor.engine import AuditOptions, assemble, run_rules, select_rules
+from auditor.errors import InputError, UsageError
 from auditor.gate import decide
+from auditor.model.tenant import Tenant
+from auditor.requests import AuditRequest
 from auditor.resources import sample_names, samples_dir
-from auditor.result import load_result
+from auditor.result import AuditResult, load_result
 from auditor.snapshot import open_snapshot
 from auditor.waivers import Waiver, apply_waivers, load_waiver_file, parse_waivers
 
 log = logging.getLogger(__name__)
-
-
-def _split_ids(value: str | None) -> set[str] | None:
-    if value is None:
-        return None
-    return {part.strip().upper() for part in value.split(",") if part.strip()}
 
 
 def resolve_sample(name: str) -> Path:
@@ -40,78 +33,99 @@ def resolve_sample(name: str) -> Path:
     return samples_dir() / name
 
 
-def run_audit_command(opts: dict[str, Any]) -> int:
-    formats = parse_formats(opts["formats"])
-    if opts.get("snapshot_path") and opts.get("sample"):
-        raise InputError("give either --snapshot or --sample, not both")
-    config = active_config()
-    options = AuditOptions(
-        only=_split_ids(opts.get("only_rules")),
-        skip=_split_ids(opts.get("skip_rules")) or set(),
-        parameters=config.parameters,
-        severities=config.severities,
-        reproducible=bool(opts.get("reproducible")),
-    )
-    # read and validate every input file before the (possibly live, slow) audit starts
-    waivers = _load_waivers(opts.get("waivers"), config)
-    if opts.get("fail_on_new") and not opts.get("baseline"):
-        raise InputError("--fail-on-new needs --baseline (the previous result.json)")
-    baseline = load_result(opts["baseline"]) if opts.get("baseline") else None
+def _check(request: AuditRequest) -> None:
+    if request.snapshot and request.sample:
+        raise UsageError("give either --snapshot or --sample, not both")
+    if request.save_snapshot and not request.live:
+        raise UsageError("--save-snapshot keeps the snapshot of a live audit; with --snapshot/--sample there "
+                         "is nothing to save")
+    if request.gate.fail_on_new and not request.baseline:
+        raise UsageError("--fail-on-new needs --baseline (the previous result.json)")
+
+
+def _load_waivers(request: AuditRequest) -> list[Waiver] | None:
+    """--waivers FILE (command line, environment or a path in the config file), else inline config waivers."""
+    if request.waivers is None and request.inline_waivers is None:
+        return None
+    known = load_catalog().ids
+    if request.waivers is not None:
+        return load_waiver_file(request.waivers, known)
+    return parse_waivers(request.inline_waivers, f"{request.config_path}: waivers", known)
+
+
+def audit(request: AuditRequest) -> AuditResult:
+    """Run the audit the request asks for and return its result (no output written)."""
+    _check(request)
+    options = AuditOptions(only=set(request.rules.only) if request.rules.only is not None else None,
+                           skip=set(request.rules.skip), parameters=request.rules.parameters,
+                           severities=request.rules.severities, reproducible=request.reproducible)
+    # validate the selection and every input file before the (possibly live, slow) audit starts
+    try:
+        select_rules(load_catalog(), options)
+    except UsageError as exc:
+        raise UsageError(f"{exc} (config file {request.config_path})" if request.config_path else str(exc)) from None
+    waivers = _load_waivers(request)
+    previous = load_result(request.baseline) if request.baseline else None
     scratch: Path | None = None
     try:
-        if opts.get("sample"):
-            snapshot_path = resolve_sample(opts["sample"])
-        elif opts.get("snapshot_path"):
-            snapshot_path = opts["snapshot_path"]
+        if request.sample:
+            snapshot_path = resolve_sample(request.sample)
+        elif request.snapshot:
+            snapshot_path = request.snapshot
         else:
-            if opts.get("save_snapshot") is None:
+            if request.save_snapshot is None:
                 scratch = Path(tempfile.mkdtemp(prefix="flowaudit-"))
-            snapshot_path = _collect_live(opts, opts.get("save_snapshot") or scratch / "snapshot")
-        result = run_audit(open_snapshot(snapshot_path), options)
+            snapshot_path = _collect_live(request, request.save_snapshot or scratch / "snapshot")  # type: ignore[operator]
+        snapshot = open_snapshot(snapshot_path)
+        run = run_rules(Tenant(snapshot), options)
+        findings, report = (apply_waivers(run.findings, waivers, run.outcomes, snapshot.manifest.collected_at_iso)
+                            if waivers is not None else (run.findings, None))
+        comparison = None
+        if previous is not None:
+            if previous.tenantId.casefold() != snapshot.manifest.tenantId.casefold():
+                raise InputError(f"{request.baseline}: baseline is for tenant {previous.tenantId}, this audit is "
+                                 f"for {snapshot.manifest.tenantId}")
+            comparison = compare(previous, findings, run.outcomes)
+        result = assemble(run, snapshot, options, waivers=report, comparison=comparison, findings=findings)
+        for rule_id, seconds in sorted(run.seconds.items(), key=lambda item: -item[1]):
+            log.info("rule %s took %.3f s", rule_id, seconds)
+        return result
     finally:
         if scratch is not None:  # a live audit without --save-snapshot keeps no tenant data on disk
             shutil.rmtree(scratch, ignore_errors=True)
-    if waivers is not None:
-        apply_waivers(result, waivers)
-    if baseline is not None:
-        apply_baseline(result, baseline, str(opts["baseline"]))
-    output_dir: Path = opts["output_dir"]
-    written = write_outputs(result, formats, output_dir)
-    if not opts.get("quiet"):
+
+
+def run_audit_command(request: AuditRequest) -> int:
+    result = audit(request)
+    written = write_outputs(result, request.formats, request.output_dir)
+    if not request.quiet:
         click.echo(render_summary(result), nl=False)
-        _warn_waivers(result.summary)
+        _warn_waivers(result)
         for path in written:
             click.echo(f"wrote {path}", err=True)
-    decision = decide(result, fail_on=opts["fail_on"], require_complete=bool(opts.get("require_complete")),
-                      fail_on_new=bool(opts.get("fail_on_new")))
+    decision = decide(result, fail_on=request.gate.fail_on, require_complete=request.gate.require_complete,
+                      fail_on_new=request.gate.fail_on_new)
     if decision.reason:
         click.echo(f"flowaudit: {decision.reason}", err=True)
     return decision.exit_code
 
 
-def _load_waivers(path: Path | None, config: Config) -> list[Waiver] | None:
-    """--waivers FILE (command line, environment or a path in the config file), else inline config waivers."""
-    if path is None and config.inline_waivers is None:
-        return None
-    known = {rule.id for rule in load_catalog()}
-    if path is not None:
-        return load_waiver_file(path, known)
-    return parse_waivers(config.inline_waivers, f"{config.path}: waivers", known)
-
-
-def _warn_waivers(summary: dict[str, Any]) -> None:
+def _warn_waivers(result: AuditResult) -> None:
     """Expired and stale waivers need a person: say so on stderr (they are in the result too)."""
-    for w in summary.get("expiredWaivers", []):
-        click.echo(f"flowaudit: waiver entry {w['entry']} ({w['rule']} {w['resource']}, owner {w['owner']}) "
-                   f"expired on {w['expires']}: {w['findings']} finding(s) open again", err=True)
-    for w in summary.get("staleWaivers", []):
-        click.echo(f"flowaudit: waiver entry {w['entry']} ({w['rule']} {w['resource']}) matches no finding "
+    for w in result.waivers.expired:
+        owner = f", owner {w.owner}" if w.owner else ""
+        click.echo(f"flowaudit: waiver entry {w.entry} ({w.rule} {w.resource}{owner}) expired on {w.expires}: "
+                   f"{w.findings} finding(s) open again", err=True)
+    for w in result.waivers.stale:
+        click.echo(f"flowaudit: waiver entry {w.entry} ({w.rule} {w.resource}) matches no finding "
                    "(stale: remove it)", err=True)
+    for w in result.waivers.notRun:
+        click.echo(f"flowaudit: waiver entry {w.entry} ({w.rule} {w.resource}) is not applicable to this run: "
+                   f"rule {w.rule} did not run to a conclusion", err=True)
 
 
-def _collect_live(opts: dict[str, Any], target: Path) -> Path:
+def _collect_live(request: AuditRequest, target: Path) -> Path:
     from auditor.collect import collect  # imports msgraph/azure: only on the live path
 
-    connection = ConnectionOptions(tenant=opts.get("tenant"), cloud=opts["cloud"], graph_url=opts.get("graph_url"),
-                                   auth=opts["auth"])
-    return collect(connection, Path(target), signin_days=opts["signin_days"], quiet=bool(opts.get("quiet")))
+    return collect(request.connection, Path(target), signin_days=request.connection.signin_days,
+                   quiet=request.quiet)

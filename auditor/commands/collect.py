@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from auditor.connection import ConnectionOptions
+from auditor.requests import CollectRequest
 
 
-def run_collect_command(opts: dict[str, Any]) -> Path:
+def run_collect_command(request: CollectRequest) -> Path:
     from auditor.collect import collect  # imports msgraph/azure: only when collecting
 
-    connection = ConnectionOptions(tenant=opts.get("tenant"), cloud=opts["cloud"], graph_url=opts.get("graph_url"),
-                                   auth=opts["auth"])
-    return collect(connection, Path(opts["output"]), signin_days=opts["signin_days"], quiet=bool(opts.get("quiet")),
-                   previous=opts.get("previous"))
+    return collect(request.connection, request.output, signin_days=request.connection.signin_days,
+                   quiet=request.quiet, previous=request.previous)

@@ -9,7 +9,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from auditor.config import META_KEY, Config, ConfigCommand
+from auditor.cli_config import ConfigCommand, config_of
+from auditor.config import Config
 from auditor.errors import InputError
 
 
@@ -36,7 +37,7 @@ def effective_config(parent: click.Context, command_name: str, args: list[str]) 
     if not isinstance(command, ConfigCommand):
         raise InputError(f"config show --for: {command_name!r} is not a configurable command")
     with command.make_context(command_name, list(args), parent=parent) as ctx:
-        config: Config = ctx.meta.get(META_KEY) or Config()
+        config = config_of(ctx)
         rows = []
         for param in command.params:
             if not isinstance(param, click.Option) or param.name == "help" or param.hidden:
@@ -45,9 +46,9 @@ def effective_config(parent: click.Context, command_name: str, args: list[str]) 
             rows.append({"key": long.lstrip("-"), "value": _display(ctx.params.get(param.name)),
                          "source": _source(ctx, param, config)})
     origin = f"config file {config.path}"
-    for rule_id, severity in sorted(config.severities.items()):
+    for rule_id, severity in sorted(config.rules.severities.items()):
         rows.append({"key": f"rules.severity.{rule_id}", "value": severity, "source": origin})
-    for rule_id, params in sorted(config.parameters.items()):
+    for rule_id, params in sorted(config.rules.parameters.items()):
         for name, value in sorted(params.items()):
             rows.append({"key": f"rules.parameters.{rule_id}.{name}", "value": value, "source": origin})
     if config.inline_waivers is not None:
@@ -68,6 +69,6 @@ def render(rows: list[dict[str, Any]], config_line: str, as_json: bool) -> str:
 
 def run_config_show(parent: click.Context, command_name: str, args: list[str], as_json: bool) -> str:
     rows = effective_config(parent, command_name, args)
-    config: Config = parent.meta.get(META_KEY) or Config()
+    config = config_of(parent)
     config_line = f"{config.path} (from {config.found_by})" if config.path else "none"
     return render(rows, config_line, as_json)

@@ -5,19 +5,19 @@ from __future__ import annotations
 import json
 import textwrap
 
-from auditor.catalog import RuleDefinition
+from auditor.catalog import Catalog
 from auditor.engine import load_rules
 from auditor.errors import InputError
 
 
-def _catalog() -> list[RuleDefinition]:
-    return load_rules()[0]
+def _catalog() -> Catalog:
+    return load_rules().catalog
 
 
 def list_rules(fmt: str = "table") -> str:
     catalog = _catalog()
     if fmt == "json":
-        return json.dumps([{"id": r.id, "title": r.title, "severity": r.severity, "family": r.family_name,
+        return json.dumps([{"id": r.id, "title": r.title, "severity": r.severity, "family": catalog.family_name(r.family),
                             "sources": r.sources, "parameters": r.default_parameters()} for r in catalog],
                           indent=2) + "\n"
     width = max(len(r.title) for r in catalog)
@@ -28,7 +28,7 @@ def list_rules(fmt: str = "table") -> str:
 
 
 def show_rule(rule_id: str) -> str:
-    catalog = {r.id: r for r in _catalog()}
+    catalog = _catalog()
     rule = catalog.get(rule_id.strip().upper())
     if rule is None:
         raise InputError(f"unknown rule {rule_id!r} (see 'flowaudit rules list')")
@@ -36,7 +36,7 @@ def show_rule(rule_id: str) -> str:
     def block(title: str, text: str) -> list[str]:
         return [title, textwrap.indent(text.strip(), "  "), ""]
 
-    lines = [f"{rule.id}  {rule.title}", f"Severity: {rule.severity}    Family: {rule.family_name}",
+    lines = [f"{rule.id}  {rule.title}", f"Severity: {rule.severity}    Family: {catalog.family_name(rule.family)}",
              f"Sources: {', '.join(rule.sources)}" + (f" (optional: {', '.join(rule.optionalSources)})"
                                                       if rule.optionalSources else ""), ""]
     lines += block("Rationale", rule.rationale)
@@ -44,7 +44,7 @@ def show_rule(rule_id: str) -> str:
     lines += block("Remediation (Graph)", rule.remediation.graph)
     if rule.parameters:
         lines.append("Parameters")
-        lines += [f"  {name} = {p.default!r}  {p.description}" for name, p in rule.parameters.items()]
+        lines += [f"  {name} ({p.type}) = {p.default!r}  {p.description}" for name, p in rule.parameters.items()]
         lines.append("")
     if rule.frameworks:
         lines.append("Frameworks")

@@ -7,10 +7,11 @@ clear line; sign-in files can hold millions of lines, so records are yielded one
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
@@ -18,10 +19,10 @@ from typing import IO, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor.errors import InputError
+from auditor.snapshot.format import FORMAT, VERSION
 from auditor.sources import STATUSES
-
-FORMAT = "flowaudit-snapshot"
-VERSION = 1
+from auditor.timefmt import iso_utc
+from auditor.validation import describe_validation
 
 
 class _Lenient(BaseModel):
@@ -70,12 +71,9 @@ class Manifest(_Lenient):
     signInWindow: SignInWindow | None = None
     sources: dict[str, SourceEntry]
 
-
-def _describe_validation(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"field '{where}': {first['msg']}{more}"
+    @property
+    def collected_at_iso(self) -> str:
+        return iso_utc(self.collectedAt)
 
 
 class Snapshot:
@@ -97,10 +95,6 @@ class Snapshot:
     def status(self, key: str) -> str:
         entry = self.source(key)
         return entry.status if entry else "missing"
-
-    def has_data(self, key: str) -> bool:
-        entry = self.source(key)
-        return bool(entry and entry.file)
 
     def file_label(self, key: str) -> str:
         entry = self.source(key)
@@ -180,6 +174,46 @@ class _ZipOpener(_Opener):
             raise InputError(f"{label}: cannot open: {exc}") from None
 
 
+class _MemoryOpener(_Opener):
+    """Records held in memory (tests and fixtures build a tenant without writing files)."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+
+    def exists(self, name: str) -> bool:
+        return name in self.files
+
+    def open(self, name: str, label: str) -> IO[bytes]:
+        return io.BytesIO(self.files[name])
+
+
+def memory_snapshot(sources: Mapping[str, list[dict[str, Any]] | str | None], *, tenant_id: str,
+                    collected_at: datetime, cloud: str = "global",
+                    extra: Mapping[str, dict[str, Any]] | None = None) -> Snapshot:
+    """A snapshot of records in memory: ``sources`` maps a key to its records, or to a status string
+    (``"forbidden"``, …) for a source without data; ``None`` leaves the source out. ``extra`` adds
+    keys to a source's manifest entry."""
+    from auditor.snapshot.writer import dump_line, source_entry
+
+    files: dict[str, bytes] = {}
+    entries: dict[str, Any] = {}
+    for key, value in sources.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            entries[key] = source_entry(key, status=value, file=None, count=None, partial=False, error=None)
+            continue
+        name = f"{key}.jsonl"
+        files[name] = b"".join(dump_line(record) for record in value)
+        entries[key] = source_entry(key, status="ok", file=name, count=len(value), partial=False, error=None)
+    for key, keys in (extra or {}).items():
+        entries.setdefault(key, {}).update(keys)
+    manifest = _parse_manifest(json.dumps({
+        "format": FORMAT, "version": VERSION, "tenantId": tenant_id, "cloud": cloud,
+        "collectedAt": iso_utc(collected_at), "sources": entries}).encode(), "<memory>/manifest.json")
+    return Snapshot(Path("<memory>"), manifest, _MemoryOpener(files))
+
+
 def _safe_member(name: str) -> bool:
     pure = PurePosixPath(name)
     return bool(name) and not pure.is_absolute() and ".." not in pure.parts and "\\" not in name and len(pure.parts) == 1
@@ -201,7 +235,7 @@ def _parse_manifest(raw: bytes, label: str) -> Manifest:
     try:
         manifest = Manifest.model_validate(data)
     except ValidationError as exc:
-        raise InputError(f"{label}: {_describe_validation(exc)}") from None
+        raise InputError(f"{label}: {describe_validation(exc)}") from None
     for key, entry in manifest.sources.items():
         if entry.status not in STATUSES:
             raise InputError(f"{label}: source '{key}' has unknown status {entry.status!r} "
@@ -263,4 +297,4 @@ def read_json_file(path: Path) -> Any:
         raise InputError(f"{path}: invalid JSON: {exc}") from None
 
 
-__all__ = ["Manifest", "Snapshot", "SourceEntry", "open_snapshot", "read_json_file"]
+__all__ = ["Manifest", "Snapshot", "SourceEntry", "memory_snapshot", "open_snapshot", "read_json_file"]

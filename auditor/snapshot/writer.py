@@ -28,6 +28,22 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def source_entry(key: str, *, status: str, file: str | None, count: int | None, partial: bool,
+                 error: dict[str, Any] | None) -> dict[str, Any]:
+    """A source's manifest entry (the one shape every writer of snapshots uses)."""
+    entry: dict[str, Any] = {"status": status}
+    if file is not None:
+        entry["file"] = file
+        entry["count"] = count
+    entry["partial"] = partial
+    if error:
+        entry["error"] = {k: error.get(k) for k in ("httpStatus", "code", "message")}
+    source = BY_KEY.get(key)
+    if source:
+        entry["permission"] = source.permission
+    return entry
+
+
 def dump_line(record: dict[str, Any]) -> bytes:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
@@ -94,17 +110,8 @@ class SnapshotWriter:
 
     def _set(self, key: str, *, status: str, file: str | None, count: int | None, partial: bool,
              error: dict[str, Any] | None) -> None:
-        entry: dict[str, Any] = {"status": status}
-        if file is not None:
-            entry["file"] = file
-            entry["count"] = count
-        entry["partial"] = partial
-        if error:
-            entry["error"] = {k: error.get(k) for k in ("httpStatus", "code", "message")}
-        source = BY_KEY.get(key)
-        if source:
-            entry["permission"] = source.permission
-        self.manifest["sources"][key] = entry
+        self.manifest["sources"][key] = source_entry(key, status=status, file=file, count=count, partial=partial,
+                                                     error=error)
 
     def close(self) -> Path:
         """Write the manifest and move the snapshot into place (directory, or zip if dest ends .zip)."""
