@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.snapshot.writer import SnapshotWriter
+from auditor.sources import SOURCE_KEYS
 
 TENANT_ID = "0b6e6b8c-1d0e-4e59-9a57-2f1c7f0f1a11"
 COLLECTED_AT = "2026-11-01T06:00:00Z"
@@ -211,13 +212,21 @@ DEFAULT_SOURCES: dict[str, Any] = {
     "authorizationPolicy": [{"id": "authorizationPolicy", "allowInvitesFrom": "everyone"}],
     "selfServiceSignUpUsers": [],
     "signIns": [],
+    # v2 sources: collected, nothing configured (conditionalAccessWhatIf exists only in live snapshots)
+    "namedLocations": [],
+    "conditionalAccessGroups": [],
+    "crossTenantAccessPolicy": [{"id": "crossTenantAccessPolicy/default", "isServiceDefault": True,
+                                 "inboundTrust": {"isMfaAccepted": False, "isCompliantDeviceAccepted": False,
+                                                  "isHybridAzureADJoinedDeviceAccepted": False}}],
+    "linkedServicePrincipals": [],
+    "accessReviewDefinitions": [],
 }
 
 
 def write_snapshot(dest: Path, *, collected_at: str = COLLECTED_AT, partial: tuple[str, ...] = (),
                    zip_file: bool = False, **sources: Any) -> Path:
     """Write a snapshot of a quiet tenant, overriding the given sources; returns its path."""
-    unknown = set(sources) - set(DEFAULT_SOURCES)
+    unknown = set(sources) - set(SOURCE_KEYS)
     if unknown:
         raise KeyError(f"unknown source(s) {unknown}")
     merged = {**DEFAULT_SOURCES, **sources}
