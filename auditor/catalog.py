@@ -55,6 +55,8 @@ class Parameter(BaseModel):
         wanted = _PY_TYPES[self.type]
         if isinstance(value, bool) and self.type != "boolean" or not isinstance(value, wanted):
             return f"expected {'a whole number' if self.type == 'integer' else 'a ' + self.type}, got {value!r}"
+        if not isinstance(value, (int, float)):
+            return None
         if self.minimum is not None and value < self.minimum:
             return f"must be at least {self.minimum:g}, got {value!r}"
         if self.maximum is not None and value > self.maximum:

@@ -129,7 +129,7 @@ def cli(verbose: int) -> None:
 @click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET", help="No console summary or progress.")
 @connection_options
 @click.pass_context
-def audit(ctx: click.Context, **kwargs: Any) -> int:
+def audit(ctx: click.Context, /, **kwargs: Any) -> int:
     """Audit a tenant: a snapshot offline, or live from Graph."""
     from auditor._format.registry import parse_formats
     from auditor.commands.audit import run_audit_command

@@ -52,7 +52,7 @@ def default_map(config: Config, command: click.Command) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in config.options.items():
         if key in by_long:
-            values[by_long[key].name] = _convert(key, value, by_long[key], config.path)  # type: ignore[index]
+            values[str(by_long[key].name)] = _convert(key, value, by_long[key], config.path)
     if config.rules.enable is not None and "rules" in by_long:
         values["only_rules"] = ",".join(config.rules.enable)
     if config.rules.disable and "skip-rules" in by_long:

@@ -159,8 +159,8 @@ def evaluate_rule(rule: RuleDefinition, check_fn: CheckFunction, tenant: Tenant,
         base.outcome, base.reason = "notEvaluated", f"internal error in the check: {type(exc).__name__}: {exc}"
         return base, []
     for key in rule.sources + rule.optionalSources:
-        for damage in tenant.damage(key):
-            ctx.gap(damage)
+        for record in tenant.damage(key):
+            ctx.gap(record)
     partial = [k for k in rule.sources + rule.optionalSources if tenant.is_ok(k) and tenant.is_partial(k)]
     notes = ctx.gaps + ctx.notes
     if partial:

@@ -41,5 +41,5 @@ class IncompleteAuditError(FlowauditError):
     exit_code = EXIT_INCOMPLETE
 
 
-class Terminated(BaseException):  # noqa: N818 - a signal, not an error
+class Terminated(BaseException):
     """SIGTERM arrived: unwinds like KeyboardInterrupt so temporary files are removed on the way out."""

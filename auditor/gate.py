@@ -34,8 +34,7 @@ def decide(result: AuditResult, *, fail_on: str = "high", require_complete: bool
     gating = [f for f in result.open_findings()
               if f.rank >= threshold and (not fail_on_new or f.baseline == "new")]
     if gating:
-        rules = sorted({f.ruleId for f in gating})
+        gating_rules = sorted({f.ruleId for f in gating})
         kind = "new finding(s)" if fail_on_new else "finding(s)"
-        return GateDecision(1, f"{len(gating)} open {kind} at or above {fail_on} "
-                               f"({', '.join(rules)})")
+        return GateDecision(1, f"{len(gating)} open {kind} at or above {fail_on} ({', '.join(gating_rules)})")
     return GateDecision(0, None)

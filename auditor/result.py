@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -23,8 +23,8 @@ from auditor.redact import scrub
 from auditor.severity import SEVERITIES, SEVERITY_RANK
 from auditor.validation import describe_validation
 
-RESULT_FORMAT = "flowaudit-result"
-RESULT_VERSION = 1
+RESULT_FORMAT: Final = "flowaudit-result"
+RESULT_VERSION: Final = 1
 
 Outcome = Literal["pass", "fail", "notEvaluated", "notApplicable"]
 OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "notEvaluated", "notApplicable")

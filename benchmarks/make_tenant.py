@@ -25,7 +25,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script from a checkout: make `auditor` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.snapshot.writer import SnapshotWriter  # noqa: E402
+from auditor.snapshot.writer import SnapshotWriter
 
 COLLECTED_AT = datetime(2026, 11, 1, 6, 0, 0, tzinfo=timezone.utc)
 NEVER = "0001-01-01T00:00:00Z"  # Graph's "never signed in" value in signInActivity

@@ -8,11 +8,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from graphdata import write_snapshot  # noqa: E402
+from graphdata import write_snapshot
 
-from auditor.engine import AuditOptions, run_audit  # noqa: E402
-from auditor.result import AuditResult  # noqa: E402
-from auditor.snapshot import open_snapshot  # noqa: E402
+from auditor.engine import AuditOptions, run_audit
+from auditor.result import AuditResult
+from auditor.snapshot import open_snapshot
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -107,7 +107,7 @@ class RecordingServer:
         requests = self.requests = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
+            def do_GET(self) -> None:
                 requests.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")

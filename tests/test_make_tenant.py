@@ -10,10 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from make_tenant import TenantSize, main, make_tenant  # noqa: E402
+from make_tenant import TenantSize, main, make_tenant
 
-from auditor.model.tenant import Tenant  # noqa: E402
-from auditor.snapshot import open_snapshot  # noqa: E402
+from auditor.model.tenant import Tenant
+from auditor.snapshot import open_snapshot
 
 SMALL = TenantSize(guests=300, sign_ins=2_000, flows=4, connectors=3, attributes=6, policies=12, seed=7)
 

@@ -140,15 +140,15 @@ def test_writer_replaces_an_existing_snapshot_atomically(tmp_path: Path) -> None
     shutil.rmtree(second)
 
 
-def test_atomic_writes_respect_the_umask(tmp_path: Path) -> None:
+def test_output_files_respect_the_umask(tmp_path: Path) -> None:
     import os
 
-    from auditor import atomic
+    from auditor._format.output import RUN_MANIFEST, publish
 
     old = os.umask(0o027)
     try:
-        atomic.write_text(tmp_path / "report.html", "<p>ok</p>")
+        publish(tmp_path, [("report.html", b"<p>ok</p>")], replace_set=True)
     finally:
         os.umask(old)
     assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o640
-    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [RUN_MANIFEST, "report.html"]

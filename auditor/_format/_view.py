@@ -349,7 +349,7 @@ def build_view(result: AuditResult, caps: Caps) -> ReportView:
     summary = result.summary
     open_by = {s: summary.openBySeverity.get(s, 0) for s in SEVERITIES}
     waived_by = {s: summary.waivedBySeverity.get(s, 0) for s in SEVERITIES}
-    outcomes = {o: summary.rules.get(o, 0) for o in OUTCOMES}
+    outcomes: dict[str, int] = {o: summary.rules.get(o, 0) for o in OUTCOMES}
 
     def family_name(family: str, rule: RuleOutcome | None = None) -> str:
         return (rule.familyName if rule and rule.familyName else None) or catalog.family_name(family)

@@ -108,4 +108,4 @@ class JunitFormat(Formatter):
     def format(self, result: AuditResult) -> bytes:
         root = build_junit(result)
         ET.indent(root)
-        return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+        return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True)) + b"\n"

@@ -41,7 +41,7 @@ def _weasyprint() -> tuple[Any, Any]:
 def make_fetcher(url_fetcher_base: Any) -> Any:
     assets = templates_dir().resolve().as_uri().rstrip("/") + "/"
 
-    class BundledOnlyFetcher(url_fetcher_base):  # type: ignore[misc,valid-type]
+    class BundledOnlyFetcher(url_fetcher_base):  # type: ignore[misc]
         """Allows data: URLs and bundled assets; every other URL is refused (and logged)."""
 
         def __init__(self) -> None:

@@ -34,11 +34,11 @@ class Hit:
     remediation: Remediation | None = None  # only when this resource needs something else than the rule says
 
 
-class NotApplicable(Exception):  # noqa: N818 - an outcome, not an error
+class NotApplicable(Exception):
     """Nothing in the tenant for this rule to judge (e.g. no API connector at all)."""
 
 
-class NotEvaluated(Exception):  # noqa: N818 - an outcome, not an error
+class NotEvaluated(Exception):
     """The data needed is missing; the message says which and why."""
 
 

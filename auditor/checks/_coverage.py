@@ -15,7 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from auditor.checks import CheckContext
-from auditor.model.graph import ConditionalAccessPolicy, GuestsOrExternalUsers, UserFlow, fold
+from auditor.model.graph import (
+    ConditionalAccessPolicy,
+    GuestsOrExternalUsers,
+    IdentityProvider,
+    UserFlow,
+    fold,
+)
 from auditor.model.tenant import Tenant
 
 # Self-service sign-up guests are B2B collaboration guests; mail-based ones have no home tenant,
@@ -181,5 +187,5 @@ def app_label(app_id: str) -> str:
 
 
 def provider_ids(flow: UserFlow, mail_based_only: bool = False) -> list[str]:
-    providers: Iterable = flow.mail_based_providers() if mail_based_only else flow.providers or []
+    providers: Iterable[IdentityProvider] = flow.mail_based_providers() if mail_based_only else flow.providers or []
     return sorted({p.id for p in providers if p.id}, key=str.casefold)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditor.checks import CheckContext, Hit, NotApplicable, NotEvaluated, Resource, check
 from auditor.checks._coverage import listeners_lack_flows
 from auditor.model.graph import UserFlow, UserFlowListener
@@ -36,10 +38,11 @@ def app_in_several_flows(ctx: CheckContext) -> list[Hit]:
     for app, by_flow in sorted(listeners.items()):
         if len(by_flow) < 2:
             continue
-        flows = [{"flow": names[key], "listeners": sorted(li.id for li in by_flow[key]),
-                  "priorities": sorted({li.priority for li in by_flow[key] if li.priority is not None})}
-                 for key in sorted(by_flow)]
-        flow_ids = ", ".join(f["flow"] for f in flows)
+        flows: list[dict[str, Any]] = [
+            {"flow": names[key], "listeners": sorted(li.id for li in by_flow[key]),
+             "priorities": sorted({li.priority for li in by_flow[key] if li.priority is not None})}
+            for key in sorted(by_flow)]
+        flow_ids = ", ".join(str(f["flow"]) for f in flows)
         hits.append(Hit(Resource("application", app, app),
                         f"Application {app} is linked to {len(flows)} user flows ({flow_ids}); an application "
                         "can be linked to only one, so which flow its guests get is undefined.",

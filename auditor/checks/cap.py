@@ -103,7 +103,7 @@ def strength_for_mail_based_guests(ctx: CheckContext) -> list[Hit]:
         if not affected:
             continue
         grant = view.policy.grantControls
-        flow_ids = ", ".join(a["flow"] for a in affected[:LIST_LIMIT])
+        flow_ids = ", ".join(str(a["flow"]) for a in affected[:LIST_LIMIT])
         evidence = {
             "policy": view.ref(),
             "authenticationStrength": view.strength_name,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from auditor.checks import CheckContext, Hit, NotEvaluated, Resource, check
+from auditor.model.graph import AuthenticationFlowsPolicy
 
 
-def _policy(ctx: CheckContext):
+def _policy(ctx: CheckContext) -> AuthenticationFlowsPolicy:
     policy = ctx.tenant.authentication_flows_policy
     if policy is None:
         raise NotEvaluated("source authenticationFlowsPolicy returned no object")

@@ -21,7 +21,7 @@ def _display(value: Any) -> Any:
 
 
 def _source(ctx: click.Context, param: click.Parameter, config: Config) -> str:
-    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+    source = ctx.get_parameter_source(str(param.name))
     if source is ParameterSource.COMMANDLINE:
         return "command line"
     if source is ParameterSource.ENVIRONMENT:

@@ -108,10 +108,10 @@ class Snapshot:
             return
         label = f"{self.path}/{entry.file}"
         with self._opener.open(entry.file, label) as raw:
-            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if entry.file.endswith(".gz") else raw
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if entry.file.endswith(".gz") else raw  # type: ignore[assignment]
             lineno = 0
             try:
-                for lineno, line in enumerate(stream, start=1):  # noqa: B007 - lineno used in errors
+                for lineno, line in enumerate(stream, start=1):
                     if not line.strip():
                         continue
                     try:
@@ -153,7 +153,7 @@ class _DirOpener(_Opener):
 
     def open(self, name: str, label: str) -> IO[bytes]:
         try:
-            return open(self.root / name, "rb")  # noqa: SIM115 - returned to a with-block
+            return open(self.root / name, "rb")
         except OSError as exc:
             raise InputError(f"{label}: cannot open: {exc.strerror}") from None
 
