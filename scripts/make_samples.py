@@ -20,11 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from make_tenant import (  # noqa: E402
+from auditor.shapes import (
     BUILTIN_STRENGTHS,
     COLLECTED_AT,
     STRENGTH_PHISHING_RESISTANT,
@@ -41,8 +37,9 @@ from make_tenant import (  # noqa: E402
     user_flow,
     uuid_from,
 )
+from auditor.snapshot.writer import SnapshotWriter
 
-from auditor.snapshot.writer import SnapshotWriter  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 NOW = COLLECTED_AT  # 2026-11-01T06:00:00Z
 SIGNIN_DAYS = 30

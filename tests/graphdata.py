@@ -1,4 +1,4 @@
-"""Small builders of Graph-shaped objects and snapshots for tests (shapes from shared/graph-examples).
+"""Test defaults over :mod:`auditor.shapes` (the one library of Graph shapes), and snapshots of them.
 
 Tests build exactly the tenant a case needs: ``write_snapshot(tmp_path, b2xUserFlows=[flow(...)])``
 starts from a quiet tenant (sign-up on, Email OTP default, no flows, no policies) and overrides only
@@ -12,18 +12,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from auditor import shapes
 from auditor.snapshot.writer import SnapshotWriter
 from auditor.sources import SOURCE_KEYS
 
 TENANT_ID = "0b6e6b8c-1d0e-4e59-9a57-2f1c7f0f1a11"
 COLLECTED_AT = "2026-11-01T06:00:00Z"
-
-BUILTIN = {
-    "AADSignup-OAUTH": ("AADSignup", "Azure Active Directory Sign up"),
-    "MSASignup-OAUTH": ("MicrosoftAccount", "Microsoft Account"),
-    "EmailOtpSignup-OAUTH": ("EmailOTP", "Email one-time passcode"),
-}
-SOCIAL = {"Google-OAUTH": "Google", "Facebook-OAUTH": "Facebook"}
 
 _ERRORS = {
     "forbidden": {"httpStatus": 403, "code": "Authorization_RequestDenied",
@@ -37,79 +31,59 @@ _ERRORS = {
 }
 
 
+def _at(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def epoch(moment: str) -> int:
+    return shapes.epoch(_at(moment))
+
+
 def provider(provider_id: str) -> dict[str, Any]:
-    if provider_id in BUILTIN:
-        kind, name = BUILTIN[provider_id]
-        return {"@odata.type": "#microsoft.graph.builtInIdentityProvider", "id": provider_id,
-                "displayName": name, "identityProviderType": kind}
-    kind = SOCIAL.get(provider_id, provider_id.split("-")[0])
-    return {"@odata.type": "#microsoft.graph.socialIdentityProvider", "id": provider_id, "displayName": kind,
-            "identityProviderType": kind, "clientId": f"client-{kind.lower()}", "clientSecret": "******"}
+    return shapes.provider(provider_id)
 
 
 def attribute(attr_id: str, data_type: str = "string", custom: bool = True, name: str | None = None) -> dict[str, Any]:
-    return {"id": attr_id, "displayName": name or attr_id.split("_")[-1], "description": "",
-            "userFlowAttributeType": "custom" if custom else "builtIn", "dataType": data_type}
+    return shapes.attribute(attr_id, data_type, custom=custom, name=name)
 
 
 def assignment(attr_id: str, data_type: str = "string", custom: bool = True, optional: bool = False,
                input_type: str = "TextBox", values: list[dict[str, Any]] | None = None,
                expand: bool = True) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": attr_id, "isOptional": optional, "requiresVerification": False,
-                            "userInputType": input_type, "displayName": attr_id.split("_")[-1],
-                            "userAttributeValues": values or []}
-    if expand:
-        item["userAttribute"] = {
-            "@odata.type": "#microsoft.graph.identityCustomUserFlowAttribute" if custom
-            else "#microsoft.graph.identityBuiltInUserFlowAttribute",
-            **attribute(attr_id, data_type, custom)}
+    item = shapes.assignment(shapes.attribute(attr_id, data_type, custom=custom), optional=optional,
+                             input_type=input_type, expand=expand)
+    item["userAttributeValues"] = values or []  # tests give the choices as Graph objects
     return item
-
-
-def connector(connector_id: str, name: str | None = None, url: str = "https://api.contoso.example/signup",
-              auth: str = "certificate", certs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    if auth == "basic":
-        config: dict[str, Any] = {"@odata.type": "#microsoft.graph.basicAuthentication",
-                                  "username": "apiAccount", "password": "******"}
-    else:
-        config = {"@odata.type": "#microsoft.graph.clientCertificateAuthentication",
-                  "certificateList": certs if certs is not None else [cert(not_after="2027-06-01T00:00:00Z")]}
-    return {"id": connector_id, "displayName": name or connector_id, "targetUrl": url,
-            "authenticationConfiguration": config}
-
-
-def epoch(moment: str) -> int:
-    return int(datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp())
 
 
 def cert(not_after: str, not_before: str = "2025-01-01T00:00:00Z", active: bool = True,
          thumbprint: str = "0EB255CC895477798BA418B378255204304897AD") -> dict[str, Any]:
-    return {"thumbprint": thumbprint, "notAfter": epoch(not_after), "notBefore": epoch(not_before), "isActive": active}
+    return shapes.certificate(_at(not_after), _at(not_before), active=active, thumbprint=thumbprint)
+
+
+def connector(connector_id: str, name: str | None = None, url: str = "https://api.contoso.example/signup",
+              auth: str = "certificate", certs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return shapes.connector(connector_id, name or connector_id, url, basic=auth == "basic",
+                            certificates=certs if certs is not None else [cert(not_after="2027-06-01T00:00:00Z")])
 
 
 def flow(flow_id: str, providers: tuple[str, ...] | list[str] = ("AADSignup-OAUTH", "EmailOtpSignup-OAUTH"),
          attributes: list[dict[str, Any]] | None = None, post_attribute_collection: dict[str, Any] | None = None,
          post_federation_signup: dict[str, Any] | None = None, with_connectors: bool = True) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": flow_id, "userFlowType": "signUpOrSignIn", "userFlowTypeVersion": 1,
-                            "userFlowIdentityProviders": [provider(p) for p in providers],
-                            "userAttributeAssignments": attributes or []}
-    if with_connectors:
-        item["apiConnectorConfiguration"] = {"postFederationSignup": post_federation_signup,
-                                             "postAttributeCollection": post_attribute_collection}
+    item = shapes.user_flow(flow_id, [provider(p) for p in providers], attributes or [],
+                            post_federation_signup=post_federation_signup,
+                            post_attribute_collection=post_attribute_collection)
+    if not with_connectors:
+        del item["apiConnectorConfiguration"]
     return item
 
 
 def listener(flow_id: str, app_ids: list[str], listener_id: str | None = None, priority: int = 100) -> dict[str, Any]:
-    return {"@odata.type": "#microsoft.graph.invokeUserFlowListener",
-            "id": listener_id or f"listener-{flow_id}-{'-'.join(app_ids)}", "priority": priority,
-            "sourceFilter": {"includeApplications": app_ids},
-            "userFlow": {"id": flow_id, "userFlowType": "signUpOrSignIn", "userFlowTypeVersion": 1}}
+    return shapes.listener(listener_id or f"listener-{flow_id}-{'-'.join(app_ids)}", flow_id, app_ids, priority)
 
 
-def strength(strength_id: str = "00000000-0000-0000-0000-000000000004",
-             name: str = "Phishing resistant MFA") -> dict[str, Any]:
-    return {"id": strength_id, "displayName": name, "policyType": "builtIn", "requirementsSatisfied": "mfa",
-            "allowedCombinations": ["windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"]}
+def strength(strength_id: str = shapes.STRENGTH_PHISHING_RESISTANT, name: str = "Phishing resistant MFA") -> dict[str, Any]:
+    return shapes.strength_policy(strength_id, name, ["windowsHelloForBusiness", "fido2", "x509CertificateMultiFactor"])
 
 
 def ca_policy(policy_id: str, name: str | None = None, state: str = "enabled",
@@ -118,51 +92,34 @@ def ca_policy(policy_id: str, name: str | None = None, state: str = "enabled",
               include_apps: list[str] | None = None, exclude_apps: list[str] | None = None,
               controls: list[str] | None = None, operator: str = "OR",
               auth_strength: dict[str, Any] | None = None, include_groups: list[str] | None = None,
-              guest_tenants: list[str] | None = None) -> dict[str, Any]:
+              guest_tenants: list[str] | None = None, exclude_groups: list[str] | None = None,
+              conditions: dict[str, Any] | None = None) -> dict[str, Any]:
     """``guest_tenants`` limits the guest condition to an enumerated list of external tenant ids."""
-    users: dict[str, Any] = {"includeUsers": include_users if include_users is not None else ["All"],
-                             "excludeUsers": exclude_users or [], "includeGroups": include_groups or [],
-                             "excludeGroups": [],
-                             "includeRoles": [], "excludeRoles": [],
-                             "includeGuestsOrExternalUsers": None, "excludeGuestsOrExternalUsers": None}
-    if guest_types:
-        users["includeGuestsOrExternalUsers"] = {
-            "guestOrExternalUserTypes": guest_types,
-            "externalTenants": {"@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants",
-                                "membershipKind": "all"}}
-        if guest_tenants:
-            users["includeGuestsOrExternalUsers"]["externalTenants"] = {
-                "@odata.type": "#microsoft.graph.conditionalAccessEnumeratedExternalTenants",
-                "membershipKind": "enumerated", "members": guest_tenants}
-    if exclude_guest_types:
-        users["excludeGuestsOrExternalUsers"] = {
-            "guestOrExternalUserTypes": exclude_guest_types,
-            "externalTenants": {"@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants",
-                                "membershipKind": "all"}}
-    return {"id": policy_id, "displayName": name or policy_id, "state": state,
-            "conditions": {"users": users,
-                           "applications": {"includeApplications": include_apps if include_apps is not None else ["All"],
-                                            "excludeApplications": exclude_apps or [], "includeUserActions": []},
-                           "clientAppTypes": ["all"]},
-            "grantControls": {"operator": operator, "builtInControls": controls if controls is not None else ["mfa"],
-                              "customAuthenticationFactors": [], "termsOfUse": [],
-                              "authenticationStrength": auth_strength}}
+    return shapes.ca_policy(
+        policy_id, name or policy_id, state=state,
+        include_users=include_users if include_users is not None else ["All"], exclude_users=exclude_users or [],
+        include_groups=include_groups or [], exclude_groups=exclude_groups or [], guest_types=guest_types,
+        exclude_guest_types=exclude_guest_types, guest_tenants=guest_tenants,
+        include_apps=include_apps if include_apps is not None else ["All"], exclude_apps=exclude_apps or [],
+        controls=controls if controls is not None else ["mfa"], operator=operator, strength=auth_strength,
+        conditions=conditions)
+
+
+_ISSUER_KINDS = {"mail": "emailOtp", "google.com": "google", "facebook.com": "facebook",
+                 "MicrosoftAccount": "microsoftAccount", "ExternalAzureAD": "aadSignup"}
 
 
 def user(user_id: str, name: str | None = None, created: str = "2026-01-10T09:00:00Z",
          last_sign_in: str | None = "2026-10-20T09:00:00Z", creation_type: str = "SelfServiceSignUp",
          issuer: str = "mail", with_activity: bool = True) -> dict[str, Any]:
     mail = f"{user_id[:8]}@partner.example"
-    item: dict[str, Any] = {
-        "id": user_id, "displayName": name or f"Guest {user_id[:8]}", "mail": mail,
-        "userPrincipalName": f"{mail.replace('@', '_')}#EXT#@contoso.onmicrosoft.com",
-        "userType": "Guest", "creationType": creation_type,
-        "identities": [{"signInType": "federated", "issuer": issuer, "issuerAssignedId": None}],
-        "createdDateTime": created, "externalUserState": "Accepted", "accountEnabled": True}
-    if with_activity:
-        item["signInActivity"] = None if last_sign_in is None else {
-            "lastSignInDateTime": last_sign_in, "lastSignInRequestId": "r1",
-            "lastNonInteractiveSignInDateTime": "0001-01-01T00:00:00Z", "lastNonInteractiveSignInRequestId": ""}
+    item = shapes.guest_user(user_id, name or f"Guest {user_id[:8]}", mail, idp=_ISSUER_KINDS.get(issuer, "emailOtp"),
+                             created=_at(created), last_sign_in=_at(last_sign_in) if last_sign_in else None,
+                             with_activity=with_activity)
+    item["creationType"] = creation_type
+    item["identities"][0]["issuer"] = issuer
+    if with_activity and last_sign_in is None:
+        item["signInActivity"] = None  # what Graph returns for a guest that never signed in
     return item
 
 
@@ -174,26 +131,18 @@ def sign_in(user_id: str, app_id: str = "3dfff01b-0afb-4a07-967f-d1ccbd81102a", 
             applied: list[dict[str, Any]] | None = None, created: str = "2026-10-30T10:00:00Z",
             app_name: str = "Partner Portal", sign_in_id: str | None = None) -> dict[str, Any]:
     _SEQ[0] += 1
-    return {"id": sign_in_id or f"si-{_SEQ[0]:08d}", "createdDateTime": created, "userId": user_id,
-            "userDisplayName": f"Guest {user_id[:8]}", "userPrincipalName": f"{user_id[:8]}@partner.example",
-            "appId": app_id, "appDisplayName": app_name, "userType": "guest",
-            "crossTenantAccessType": "b2bCollaboration", "authenticationRequirement": requirement,
-            "conditionalAccessStatus": ca_status, "isInteractive": True,
-            "status": {"errorCode": error_code, "failureReason": "Other." if error_code == 0 else "Failed",
-                       "additionalDetails": None},
-            "appliedConditionalAccessPolicies": applied or []}
+    return shapes.sign_in(sign_in_id or f"si-{_SEQ[0]:08d}", created, user_id=user_id,
+                          user_name=f"Guest {user_id[:8]}", upn=f"{user_id[:8]}@partner.example", app_id=app_id,
+                          app_name=app_name, requirement=requirement, error_code=error_code, ca_status=ca_status,
+                          applied=applied)
 
 
 def applied_policy(policy_id: str, result: str = "failure", name: str | None = None,
                    with_strength: bool = False) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": policy_id, "displayName": name or policy_id, "result": result,
-                            "enforcedGrantControls": ["Require authentication strength"] if with_strength
-                            else ["Require multifactor authentication"], "enforcedSessionControls": []}
-    if with_strength:
-        item["authenticationStrength"] = {"authenticationStrengthId": "00000000-0000-0000-0000-000000000004",
-                                          "displayName": "Phishing resistant MFA",
-                                          "authenticationStrengthResult": "cannotSatisfy"}
-    return item
+    """A policy as a sign-in lists it; ``with_strength``: it failed an authentication strength."""
+    policy = ca_policy(policy_id, name=name, controls=[] if with_strength else ["mfa"],
+                       auth_strength=strength() if with_strength else None)
+    return shapes.applied_policy(policy, result)
 
 
 DEFAULT_SOURCES: dict[str, Any] = {

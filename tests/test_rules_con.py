@@ -36,7 +36,7 @@ def test_con001_fails_for_basic_authentication(audit_rule):
     assert (finding.resource.type, finding.resource.id, finding.resource.displayName) == \
         ("apiConnector", CONNECTOR_ID, "Test API")
     assert finding.evidence["authenticationType"] == "basicAuthentication"
-    assert finding.evidence["username"] == "apiAccount"
+    assert finding.evidence["username"] == "svc-signup"
     assert "password" not in finding.evidence and "******" not in finding.model_dump_json()
 
 
