@@ -41,7 +41,11 @@ if [ -n "$baseline" ]; then set -- --baseline "$baseline"; fi
 code=$?
 
 # Keep the last $keep nights of reports, and snapshots (every sign-in, every guest) for fewer.
+# A night's age is that of its files (deleting its snapshot changes the directory's own time).
 find "$state/nights" -mindepth 2 -maxdepth 2 -name snapshot.zip -mtime +"$keep_snapshots" -delete
-find "$state/nights" -mindepth 1 -maxdepth 1 -type d -mtime +"$keep" -exec rm -rf {} +
+for dir in "$state"/nights/*/; do
+  case "$dir" in "$night/") continue ;; esac
+  if [ -d "$dir" ] && [ -z "$(find "$dir" -type f -mtime -"$keep" | head -n 1)" ]; then rm -rf "$dir"; fi
+done
 
 exit "$code"
