@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import click
@@ -537,6 +538,29 @@ def test_image_build_context_has_what_the_dockerfile_copies_and_nothing_private(
     assert "COPY --chmod=755 docs/recipes/systemd/flowaudit-nightly.sh /usr/local/bin/flowaudit-nightly" in dockerfile
 
 
+def test_the_image_build_stage_builds_flowaudit_from_only_what_it_copies(tmp_path: Path) -> None:
+    # docker cannot run here; do the build stage's COPY + pip step by hand on the same files.
+    dockerfile = (CONTAINER / "Dockerfile").read_text(encoding="utf-8")
+    build_stage = dockerfile.split("\nFROM ", 2)[1]
+    src = tmp_path / "src"
+    src.mkdir()
+    for line in re.findall(r"^COPY (?!--from)(.*)$", build_stage, re.M):
+        *sources, destination = line.split()
+        for source in sources:
+            target = src / destination / (Path(source).name if destination.endswith("/") else "")
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(ROOT / source, target)
+    assert "pip install --no-cache-dir --disable-pip-version-check /src" in build_stage
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path / "wheel"), str(src)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    names = zipfile.ZipFile(next((tmp_path / "wheel").glob("flowaudit-*.whl"))).namelist()
+    assert any(n.startswith("auditor/_data/rules/") for n in names)
+    assert any(n.startswith("auditor/_data/samples/") and n.endswith("manifest.json") for n in names)
+
+
 def _variables_flowaudit_reads() -> set[str]:
     """FLOWAUDIT_* variables the CLI reads (its options' envvars) and the nightly script reads."""
     from auditor import cli
@@ -578,6 +602,10 @@ def test_container_apps_job_runs_the_nightly_wrapper_with_a_managed_identity() -
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert env["STATE_DIRECTORY"] in mounts
     assert "secretRef" not in json.dumps(job) and "passwordSecretRef" not in json.dumps(job)
+    # the waivers file the job names is on the share before the first night (else exit 2 nightly)
+    waivers = env["FLOWAUDIT_WAIVERS"]
+    script = (CONTAINER / "containerapp-job.sh").read_text(encoding="utf-8")
+    assert waivers.startswith(env["STATE_DIRECTORY"] + "/") and f"--path {Path(waivers).name}" in script
     # the script fills in every placeholder of the YAML
     placeholders = set(re.findall(r"<[a-z-]+>", (CONTAINER / "containerapp-job.yaml").read_text(encoding="utf-8")
                                   .split("\nlocation:", 1)[1]))

@@ -35,6 +35,10 @@ az storage account create -g "$rg" -n "$storage" -l "$location" --sku Standard_L
   --min-tls-version TLS1_2 --allow-blob-public-access false -o none
 az storage share-rm create -g "$rg" --storage-account "$storage" -n "$share" --quota 5 -o none
 key="$(az storage account keys list -g "$rg" -n "$storage" --query '[0].value' -o tsv)"
+# The job's FLOWAUDIT_WAIVERS names /data/waivers.yaml: put the (empty) example there, or every
+# night would stop with exit 2 on a missing file. Edit it on the share later.
+az storage file upload --account-name "$storage" --account-key "$key" --share-name "$share" \
+  --source docs/recipes/systemd/waivers.yaml --path waivers.yaml -o none
 
 az containerapp env create -g "$rg" -n "$environment" -l "$location" -o none
 az containerapp env storage set -g "$rg" -n "$environment" --storage-name flowaudit-data \
