@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs bench clean
 
 # The stamp depends on pyproject.toml so a changed dependency list reinstalls.
 $(VENV)/.installed: pyproject.toml
@@ -22,6 +22,10 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/python scripts/make_docs.py --check
+
+docs: $(VENV)/.installed
+	$(BIN)/python scripts/make_docs.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py

@@ -36,7 +36,7 @@ def fetch(audience: str, timeout: float = 30) -> str:
     request = urllib.request.Request(
         f"{url}{separator}audience={urllib.parse.quote(audience, safe='')}",
         headers={"Authorization": f"bearer {bearer}", "Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (runner-provided URL)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         value = json.load(response).get("value")
     if not isinstance(value, str) or not value:
         raise RuntimeError("the OIDC endpoint answered without a token")

@@ -1,4 +1,4 @@
-"""Exit codes (SPEC §3): 2 invalid input > 3 incomplete > 1 findings at/above --fail-on > 0."""
+"""The gate: 3 incomplete (--require-complete) > 1 findings at/above --fail-on > 0 (README "Exit codes")."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 REDACTED = "REDACTED"
 
-# SPEC §6, CON005: query parameter names that carry a secret.
+# CON005: query parameter names that carry a secret.
 SECRET_PARAMS = frozenset({"sig", "code", "key", "api-key", "apikey", "token", "secret", "password"})
 # Redaction is broader than detection: any parameter whose name suggests a credential.
 _REDACT_NAME = re.compile(r"sig|code|key|token|secret|password|passwd|pwd|auth|credential", re.IGNORECASE)

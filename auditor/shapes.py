@@ -194,7 +194,7 @@ ISSUERS = {  # identity used at sign-up -> (identities[].issuer, signInType)
 def guest_user(user_id: str, name: str, mail: str, *, idp: str, created: datetime,
                last_sign_in: datetime | None, tenant_domain: str = "contoso.onmicrosoft.com",
                with_activity: bool = True, enabled: bool = True) -> dict[str, Any]:
-    """A self-service sign-up guest as the users source returns it ($select of SPEC §4)."""
+    """A self-service sign-up guest as the users source returns it (the $select of auditor/sources.py)."""
     issuer, sign_in_type = ISSUERS[idp]
     item: dict[str, Any] = {
         "id": user_id, "displayName": name, "mail": mail,

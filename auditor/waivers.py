@@ -1,4 +1,4 @@
-"""Waivers (SPEC §7): accepted findings that keep their place in the result but do not gate.
+"""Waivers (README "Config, waivers and baselines"): accepted findings that keep their place in the result but do not gate.
 
 A waiver file is YAML with a top-level ``waivers:`` list; the config file may carry the same list
 inline. Each entry: ``rule`` (a catalog id), ``resource`` (a finding's resource id or a glob,

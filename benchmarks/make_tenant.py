@@ -1,4 +1,4 @@
-"""Generate a large synthetic tenant snapshot (SPEC §5) for benchmarks and scale tests.
+"""Generate a large synthetic tenant snapshot (docs/snapshot-format.md) for benchmarks and scale tests.
 
     python benchmarks/make_tenant.py --guests 40000 --sign-ins 600000 --flows 20 --policies 200 --out DIR
 

@@ -2,9 +2,10 @@
 
     .venv/bin/python scripts/make_samples.py            # rewrite all samples
     .venv/bin/python scripts/make_samples.py --check    # exit 1 if a committed sample is out of date
+    .venv/bin/python scripts/make_samples.py --coverage # which rules fire in which sample
 
 Each sample tells a small, plausible story (see samples/README.md) in the real Graph shapes of
-SPEC §4, with the quirks Graph really has. All dates are relative to a fixed ``collectedAt`` so
+auditor/sources.py, with the quirks Graph really has. All dates are relative to a fixed ``collectedAt`` so
 time-based rules (certificate expiry, inactivity) give the same answer forever.
 """
 
@@ -432,15 +433,36 @@ def _same_tree(a: Path, b: Path) -> bool:
     return all(filecmp.cmp(a / n, b / n, shallow=False) for n in names)
 
 
+def coverage(samples: Path) -> str:
+    """One line per catalog rule: its outcome in each sample (the samples are a showcase, not a gate)."""
+    from auditor.engine import run_audit
+    from auditor.snapshot import open_snapshot
+
+    outcomes = {name: {r.id: r.outcome for r in run_audit(open_snapshot(samples / name)).rules} for name in SAMPLES}
+    ids = sorted({rule for found in outcomes.values() for rule in found})
+    lines = [f"{'rule':8}" + "".join(f"{name:>15}" for name in SAMPLES) + "  fires in"]
+    for rule in ids:
+        where = [name for name in SAMPLES if outcomes[name].get(rule) == "fail"]
+        lines.append(f"{rule:8}" + "".join(f"{outcomes[name].get(rule, '-'):>15}" for name in SAMPLES)
+                     + f"  {', '.join(where) or '-'}")
+    fired = sum(1 for rule in ids if any(outcomes[n].get(rule) == "fail" for n in SAMPLES))
+    lines.append(f"{fired} of {len(ids)} rules fire in at least one sample")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the bundled sample snapshots.")
     parser.add_argument("--out", type=Path, default=ROOT / "samples", help="samples directory")
     parser.add_argument("--check", action="store_true", help="only verify the committed samples are up to date")
+    parser.add_argument("--coverage", action="store_true", help="print which rules fire in which sample")
     parser.add_argument("names", nargs="*", help=f"samples to build (default: all of {', '.join(SAMPLES)})")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(SAMPLES))
     if unknown:
         parser.error(f"unknown sample(s): {', '.join(unknown)}")
+    if args.coverage:
+        print(coverage(args.out), end="")
+        return 0
     stale = []
     for name in args.names or list(SAMPLES):
         if args.check:

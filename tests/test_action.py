@@ -148,7 +148,7 @@ def test_invalid_inputs_stop_with_exit_2_and_say_why(tmp_path: Path, inputs: dic
 class _OidcEndpoint(BaseHTTPRequestHandler):
     requests: list[tuple[str, str | None]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         type(self).requests.append((self.path, self.headers.get("Authorization")))
         body = json.dumps({"value": "header.payload.signature"}).encode()
         self.send_response(200)

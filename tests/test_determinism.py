@@ -1,4 +1,4 @@
-"""Auditing one snapshot twice gives byte-identical outputs (SPEC §2, §7).
+"""Auditing one snapshot twice gives byte-identical outputs (docs/architecture.md: same snapshot, same bytes).
 
 Covers every format `auditor._format.registry.FORMAT_NAMES` can render in this build (formats not built yet are
 left out), with SOURCE_DATE_EPOCH pinning the generation time. PDF is rendered from a small

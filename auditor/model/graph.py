@@ -187,7 +187,7 @@ class ApiConnectorConfiguration(GraphObject):
 # --- user flows -------------------------------------------------------------------------------
 
 class UserFlow(GraphObject):
-    """A B2X user flow; the collector nests its children under the names of SPEC §4.
+    """A B2X user flow; the collector nests its children under the names of ``auditor/sources.py``.
 
     A child that could not be collected is absent (``None``), which is not the same as empty.
     """
