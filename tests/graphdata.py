@@ -151,14 +151,18 @@ def ca_policy(policy_id: str, name: str | None = None, state: str = "enabled",
 
 def user(user_id: str, name: str | None = None, created: str = "2026-01-10T09:00:00Z",
          last_sign_in: str | None = "2026-10-20T09:00:00Z", creation_type: str = "SelfServiceSignUp",
-         issuer: str = "mail", with_activity: bool = True) -> dict[str, Any]:
+         issuer: str = "mail", with_activity: bool = True,
+         sponsors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A guest as the v2 collector writes it: ``sponsors`` nested (empty unless given; delete the key for
+    a record collected without them)."""
     mail = f"{user_id[:8]}@partner.example"
     item: dict[str, Any] = {
         "id": user_id, "displayName": name or f"Guest {user_id[:8]}", "mail": mail,
         "userPrincipalName": f"{mail.replace('@', '_')}#EXT#@contoso.onmicrosoft.com",
         "userType": "Guest", "creationType": creation_type,
         "identities": [{"signInType": "federated", "issuer": issuer, "issuerAssignedId": None}],
-        "createdDateTime": created, "externalUserState": "Accepted", "accountEnabled": True}
+        "createdDateTime": created, "externalUserState": "Accepted", "accountEnabled": True,
+        "sponsors": sponsors or []}
     if with_activity:
         item["signInActivity"] = None if last_sign_in is None else {
             "lastSignInDateTime": last_sign_in, "lastSignInRequestId": "r1",

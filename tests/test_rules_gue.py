@@ -108,9 +108,9 @@ SPONSOR = [{"@odata.type": "#microsoft.graph.user", "id": "e2b1c0d9-8f7e-4a6b-9c
 
 
 def guest(uid: str, sponsors, created: str = "2026-01-10T09:00:00Z", creation_type: str = "SelfServiceSignUp"):
-    item = user(uid, created=created, creation_type=creation_type)
-    if sponsors is not ...:
-        item["sponsors"] = sponsors
+    item = user(uid, created=created, creation_type=creation_type, sponsors=None if sponsors is ... else sponsors)
+    if sponsors is ...:
+        del item["sponsors"]  # collected without sponsors
     return item
 
 
