@@ -96,6 +96,14 @@ def _sp_evidence(sp: ServicePrincipal) -> dict[str, object]:
             "appRoleAssignmentRequired": sp.appRoleAssignmentRequired}
 
 
+def _note_sign_up_off(ctx: CheckContext) -> None:
+    """The configuration is judged as it stands; say so when the tenant switch is off right now."""
+    policy = ctx.tenant.authentication_flows_policy
+    if policy is not None and policy.selfServiceSignUp is not None and policy.selfServiceSignUp.isEnabled is False:
+        ctx.note("self-service sign-up is disabled for the tenant at the moment (SSU001): this applies as soon as "
+                 "it is enabled again")
+
+
 def _open_flow(flow: UserFlow) -> tuple[bool | None, str | None]:
     """(whether anyone with a mail-based identity can complete sign-up unchecked, why it is unknown)."""
     if flow.apiConnectorConfiguration is None:
@@ -111,10 +119,8 @@ def _open_flow(flow: UserFlow) -> tuple[bool | None, str | None]:
 @check("APP003")
 def sign_up_without_approval(ctx: CheckContext) -> list[Hit]:
     flows = {f.id.casefold(): f for f in _flows(ctx)}
-    policy = ctx.tenant.authentication_flows_policy
-    if policy is not None and policy.selfServiceSignUp is not None and policy.selfServiceSignUp.isEnabled is False:
-        raise NotApplicable("self-service sign-up is disabled: no guest can sign up through a user flow")
     apps = _linked_apps(ctx)
+    _note_sign_up_off(ctx)
     by_app = ctx.tenant.service_principals_by_app_id
     hits = []
     for app, link in sorted(apps.items()):

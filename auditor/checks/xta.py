@@ -25,10 +25,11 @@ def _entra_flows(ctx: CheckContext) -> list[UserFlow]:
 
 @check("XTA001")
 def inbound_mfa_trust_from_every_tenant(ctx: CheckContext) -> list[Hit]:
+    flows = _entra_flows(ctx)
     policy = ctx.tenant.authentication_flows_policy
     if policy is not None and policy.selfServiceSignUp is not None and policy.selfServiceSignUp.isEnabled is False:
-        raise NotApplicable("self-service sign-up is disabled: no guest can sign up through a user flow")
-    flows = _entra_flows(ctx)
+        ctx.note("self-service sign-up is disabled for the tenant at the moment (SSU001): the flows' Entra ID "
+                 "sign-up applies as soon as it is enabled again; invited guests are affected regardless")
     default = ctx.tenant.cross_tenant_access_default
     if default is None:
         raise NotEvaluated("crossTenantAccessPolicy holds no default configuration (only partner configurations "
