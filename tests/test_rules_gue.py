@@ -130,6 +130,16 @@ def test_gue004_one_tenant_finding_counts_all_and_lists_the_oldest(audit_rule):
     assert "25 of 26" in finding.message
 
 
+def test_gue004_orders_guests_with_and_without_a_time_zone_or_a_date(audit_rule):
+    users = [guest("a-0000-4000-8000-000000000000", [], created="2026-03-01T00:00:00"),
+             guest("b-0000-4000-8000-000000000000", [], created="2026-02-01T00:00:00Z"),
+             guest("c-0000-4000-8000-000000000000", [])]
+    del users[2]["createdDateTime"]
+    outcome, findings = audit_rule("GUE004", selfServiceSignUpUsers=users)
+    assert outcome.outcome == "fail"
+    assert [g["id"][0] for g in findings[0].evidence["guests"]] == ["b", "a", "c"]
+
+
 def test_gue004_max_ids_parameter(audit_rule):
     users = [guest(f"g{n}-0000-4000-8000-000000000000", []) for n in range(3)]
     _, findings = audit_rule("GUE004", parameters={"maxIds": 2}, selfServiceSignUpUsers=users)

@@ -126,7 +126,8 @@ def _max_ids(ctx: CheckContext) -> int:
 
 
 def _created(user: User) -> datetime:
-    return user.createdDateTime or datetime.max.replace(tzinfo=timezone.utc)
+    moment = user.createdDateTime or datetime.max
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @check("GUE004")
