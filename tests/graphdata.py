@@ -111,7 +111,10 @@ _ISSUER_KINDS = {"mail": "emailOtp", "google.com": "google", "facebook.com": "fa
 
 def user(user_id: str, name: str | None = None, created: str = "2026-01-10T09:00:00Z",
          last_sign_in: str | None = "2026-10-20T09:00:00Z", creation_type: str = "SelfServiceSignUp",
-         issuer: str = "mail", with_activity: bool = True) -> dict[str, Any]:
+         issuer: str = "mail", with_activity: bool = True,
+         sponsors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A guest as the v2 collector writes it: ``sponsors`` nested (empty unless given; delete the key for
+    a record collected without them)."""
     mail = f"{user_id[:8]}@partner.example"
     item = shapes.guest_user(user_id, name or f"Guest {user_id[:8]}", mail, idp=_ISSUER_KINDS.get(issuer, "emailOtp"),
                              created=_at(created), last_sign_in=_at(last_sign_in) if last_sign_in else None,
@@ -120,6 +123,7 @@ def user(user_id: str, name: str | None = None, created: str = "2026-01-10T09:00
     item["identities"][0]["issuer"] = issuer
     if with_activity and last_sign_in is None:
         item["signInActivity"] = None  # what Graph returns for a guest that never signed in
+    item["sponsors"] = sponsors or []
     return item
 
 
@@ -158,7 +162,10 @@ DEFAULT_SOURCES: dict[str, Any] = {
     "emailAuthenticationMethod": [{"@odata.type": "#microsoft.graph.emailAuthenticationMethodConfiguration",
                                    "id": "Email", "state": "enabled", "allowExternalIdToUseEmailOtp": "default",
                                    "includeTargets": []}],
-    "authorizationPolicy": [{"id": "authorizationPolicy", "allowInvitesFrom": "everyone"}],
+    "authorizationPolicy": [{"id": "authorizationPolicy", "allowInvitesFrom": "everyone",
+                             "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3",
+                             "allowedToSignUpEmailBasedSubscriptions": False,
+                             "allowEmailVerifiedUsersToJoinOrganization": False}],
     "selfServiceSignUpUsers": [],
     "signIns": [],
     # v2 sources: collected, nothing configured (conditionalAccessWhatIf exists only in live snapshots)

@@ -46,3 +46,25 @@ def test_permissions_does_not_import_the_graph_sdk() -> None:
             "print(any(m.split('.')[0] in ('msgraph', 'azure', 'kiota_http', 'httpx') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_catalog_v2_rules_show_under_the_sources_they_read() -> None:
+    rows = {row["source"]: row for row in
+            json.loads(CliRunner().invoke(cli, ["permissions", "--format", "json"]).stdout)["sources"]}
+    expected = {
+        "linkedServicePrincipals": ({"APP003", "APP004"}, "Application.Read.All"),
+        "accessReviewDefinitions": ({"GUE005"}, "AccessReview.Read.All"),
+        "crossTenantAccessPolicy": ({"XTA001"}, "Policy.Read.All"),
+        "authorizationPolicy": ({"GUE001", "GUE002", "GUE003"}, "Policy.Read.All"),
+        "selfServiceSignUpUsers": ({"GUE004"}, "User.Read.All"),
+    }
+    for source, (rules, permission) in expected.items():
+        assert rules <= set(rows[source]["rules"]), source
+        assert rows[source]["permission"] == permission
+    assert "GUE005" not in rows["linkedServicePrincipals"]["rules"]
+    assert "GUE005" in rows["linkedServicePrincipals"]["optionalFor"]
+    assert "Governance" in rows["accessReviewDefinitions"]["license"]
+    text = CliRunner().invoke(cli, ["permissions"]).stdout
+    block = text.split("linkedServicePrincipals\n", 1)[1].split("\n\n", 1)[0]
+    assert "Application.Read.All" in block and "APP003, APP004" in block
+    assert "AccessReview.Read.All" in text.split("Grant these application permissions", 1)[1]

@@ -57,3 +57,47 @@ def test_app_rules_not_evaluated_when_listeners_lack_their_flow(audit_rule):
 def test_app_rules_not_applicable_without_flows(audit_rule):
     outcome, _ = audit_rule("APP002", userFlowApplications=[])
     assert outcome.outcome == "notApplicable"
+
+
+# --- APP003 / APP004: the linked applications' service principals ---------------------------------
+
+SP_A = {"id": "5a8f0b3c-2e1d-4c6b-9f7a-0d1e2f3a4b5c", "appId": APP_A, "displayName": "Partner Portal",
+        "appRoleAssignmentRequired": False, "accountEnabled": True}
+OPEN = flow("B2X_1_Partner", providers=("AADSignup-OAUTH", "EmailOtpSignup-OAUTH", "Google-OAUTH"))
+
+
+def test_app003_names_the_flow_its_mail_based_providers_and_the_service_principal(audit_rule):
+    outcome, findings = audit_rule("APP003", b2xUserFlows=[OPEN],
+                                   userFlowApplications=[listener("B2X_1_Partner", [APP_A.upper()], listener_id="l-1")],
+                                   linkedServicePrincipals=[SP_A])
+    assert outcome.outcome == "fail" and len(findings) == 1
+    finding = findings[0]
+    assert (finding.resource.type, finding.resource.id, finding.resource.displayName) == \
+        ("application", APP_A, "Partner Portal")
+    assert finding.evidence["userFlows"][0]["mailBasedProviders"] == ["Email one-time passcode", "Google"]
+    assert finding.evidence["servicePrincipal"]["appRoleAssignmentRequired"] is False
+    assert finding.evidence["listeners"] == ["l-1"]
+
+
+def test_app003_skips_apps_that_are_missing_or_disabled(audit_rule):
+    links = [listener("B2X_1_Partner", [APP_A, APP_B])]
+    outcome, _ = audit_rule("APP003", b2xUserFlows=[OPEN], userFlowApplications=links,
+                            linkedServicePrincipals=[dict(SP_A, accountEnabled=False)])
+    assert outcome.outcome == "pass"  # disabled and missing applications are APP004's
+
+
+def test_app003_unknown_assignment_setting_is_a_gap(audit_rule):
+    sp = {k: v for k, v in SP_A.items() if k != "appRoleAssignmentRequired"}
+    outcome, _ = audit_rule("APP003", b2xUserFlows=[OPEN], userFlowApplications=[listener("B2X_1_Partner", [APP_A])],
+                            linkedServicePrincipals=[sp])
+    assert outcome.outcome == "notEvaluated" and "appRoleAssignmentRequired" in outcome.reason
+
+
+def test_app004_evidence_says_which_problem(audit_rule):
+    links = [listener("B2X_1_Partner", [APP_A, APP_B], listener_id="l-1")]
+    outcome, findings = audit_rule("APP004", b2xUserFlows=[OPEN], userFlowApplications=links,
+                                   linkedServicePrincipals=[dict(SP_A, accountEnabled=False)])
+    assert outcome.outcome == "fail"
+    problems = {f.resource.id: f.evidence["problem"] for f in findings}
+    assert problems == {APP_A: "disabled", APP_B: "noServicePrincipal"}
+    assert all(f.evidence["flows"] == ["B2X_1_Partner"] for f in findings)

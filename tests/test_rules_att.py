@@ -153,14 +153,20 @@ def test_att003_not_evaluated_when_attribute_list_forbidden(audit_rule):
 
 # --- ATT004 -----------------------------------------------------------------------------------
 
-def test_att004_fails_without_post_attribute_collection(audit_rule):
+def test_att004_says_where_the_values_live_without_post_attribute_collection(audit_rule):
     outcome, findings = audit_rule("ATT004", b2xUserFlows=[partner(assignment(SHOE, "int64"), assignment("City", custom=False))])
-    assert outcome.outcome == "fail"
+    assert outcome.outcome == "fail" and outcome.severity == "info"
+    assert outcome.title == "Custom attributes live only as directory extension properties"
     assert findings[0].resource.type == "userFlow" and findings[0].resource.id == "B2X_1_Partner"
     assert findings[0].evidence["customAttributes"] == [SHOE]
+    assert findings[0].evidence["extensionProperties"] == [SHOE]
+    # Microsoft documents the values as stored on the guest: the rule must not claim they are lost
+    message = findings[0].message
+    assert "directory extension properties" in message and "Microsoft Graph" in message
+    assert "not persisted" not in message and "lost" not in message and "not persisted" not in outcome.rationale
 
 
-def test_att004_post_federation_connector_does_not_persist(audit_rule):
+def test_att004_post_federation_connector_never_sees_the_answers(audit_rule):
     outcome, findings = audit_rule("ATT004", b2xUserFlows=[partner(assignment(SHOE, "int64"),
                                                                    post_federation_signup=PERSIST)])
     assert outcome.outcome == "fail" and findings[0].evidence["postFederationSignup"] == "Persist attributes"

@@ -142,11 +142,38 @@ def test_con004_judges_the_active_certificate(audit_rule):
     assert outcome.outcome == "fail" and findings[0].evidence["thumbprint"] == "ACTIVE"
 
 
-def test_con004_without_active_flag_uses_latest_not_after(audit_rule):
+def unmarked(not_after: str, not_before: str, thumbprint: str) -> dict:
+    """A certificate as Graph might return it without the isActive flag."""
+    item = cert(not_after, not_before=not_before, thumbprint=thumbprint)
+    del item["isActive"]
+    return item
+
+
+def test_con004_without_is_active_takes_the_valid_certificate_issued_last(audit_rule):
+    # Entra uses the most recently uploaded valid certificate; without isActive the latest notBefore stands
+    # in for the upload order - not the latest notAfter.
+    reissued = [certified(unmarked(IN_10_DAYS, "2026-10-15T00:00:00Z", "LAST"),
+                          unmarked("2028-01-01T00:00:00Z", "2025-01-01T00:00:00Z", "LONG"))]
+    outcome, findings = audit_rule("CON004", apiConnectors=reissued)
+    assert outcome.outcome == "fail" and findings[0].evidence["thumbprint"] == "LAST"
+    assert findings[0].evidence["chosenBy"] == "inferred" and "latest notBefore" in outcome.reason
+    renewed = [certified(unmarked(IN_10_DAYS, "2025-01-01T00:00:00Z", "OLD"),
+                         unmarked(IN_60_DAYS, "2026-10-01T00:00:00Z", "NEW"))]
+    assert audit_rule("CON004", apiConnectors=renewed)[0].outcome == "pass"
+
+
+def test_con004_never_takes_a_certificate_that_has_not_started(audit_rule):
+    connectors = [certified(unmarked(IN_10_DAYS, "2025-01-01T00:00:00Z", "CURRENT"),
+                            unmarked("2028-01-01T00:00:00Z", "2026-12-01T00:00:00Z", "FUTURE"))]
+    outcome, findings = audit_rule("CON004", apiConnectors=connectors)
+    assert outcome.outcome == "fail" and findings[0].evidence["thumbprint"] == "CURRENT"
+
+
+def test_con004_is_active_false_everywhere_falls_back_to_the_dates(audit_rule):
+    # Graph marks none active although one certificate is valid: the dates decide, as without the flag.
     soon_only = [certified(cert(IN_10_DAYS, active=False), cert(EXPIRED, active=False))]
-    later = [certified(cert(IN_10_DAYS, active=False), cert(IN_60_DAYS, active=False))]
-    assert audit_rule("CON004", apiConnectors=soon_only)[0].outcome == "fail"
-    assert audit_rule("CON004", apiConnectors=later)[0].outcome == "pass"
+    outcome, findings = audit_rule("CON004", apiConnectors=soon_only)
+    assert outcome.outcome == "fail" and findings[0].evidence["chosenBy"] == "inferred"
 
 
 def test_con004_measures_against_collected_at_not_wall_clock(tmp_path: Path):

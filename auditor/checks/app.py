@@ -1,4 +1,4 @@
-"""APP: applications linked to user flows through the beta onSignupStart listeners."""
+"""APP: applications linked to user flows (beta onSignupStart listeners) and their service principals."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from auditor.checks import CheckContext, Hit, NotApplicable, NotEvaluated, Resource, check
 from auditor.checks._coverage import listeners_lack_flows
+from auditor.model.directory import ServicePrincipal
 from auditor.model.graph import UserFlow, UserFlowListener
 
 
@@ -69,4 +70,127 @@ def flow_without_application(ctx: CheckContext) -> list[Hit]:
         hits.append(Hit(Resource("userFlow", flow.id, flow.id),
                         f"User flow {flow.id} is not linked to any application: it {detail}.",
                         {"flow": flow.id, "listeners": count, "applications": []}))
+    return hits
+
+
+# --- the applications' service principals (linkedServicePrincipals) ----------------------------
+
+def _linked_apps(ctx: CheckContext) -> dict[str, dict[str, list[str]]]:
+    """appId (casefolded) -> {"flows": flow ids, "listeners": listener ids}, for listeners that name a flow."""
+    apps: dict[str, dict[str, list[str]]] = {}
+    for listener in ctx.tenant.user_flow_listeners:
+        if listener.flow_id is None:
+            continue
+        for app in {a.casefold() for a in listener.app_ids}:
+            entry = apps.setdefault(app, {"flows": [], "listeners": []})
+            if listener.flow_id not in entry["flows"]:
+                entry["flows"].append(listener.flow_id)
+            entry["listeners"].append(listener.id)
+    for entry in apps.values():
+        entry["flows"].sort(key=str.casefold)
+        entry["listeners"].sort()
+    if not apps:
+        raise NotApplicable("no application is linked to a user flow")
+    return apps
+
+
+def _sp_evidence(sp: ServicePrincipal) -> dict[str, object]:
+    return {"id": sp.id, "displayName": sp.displayName, "accountEnabled": sp.accountEnabled,
+            "appRoleAssignmentRequired": sp.appRoleAssignmentRequired}
+
+
+def _note_sign_up_off(ctx: CheckContext) -> None:
+    """The configuration is judged as it stands; say so when the tenant switch is off right now."""
+    policy = ctx.tenant.authentication_flows_policy
+    if policy is not None and policy.selfServiceSignUp is not None and policy.selfServiceSignUp.isEnabled is False:
+        ctx.note("self-service sign-up is disabled for the tenant at the moment (SSU001): this applies as soon as "
+                 "it is enabled again")
+
+
+def _open_flow(flow: UserFlow) -> tuple[bool | None, str | None]:
+    """(whether anyone with a mail-based identity can complete sign-up unchecked, why it is unknown)."""
+    if flow.apiConnectorConfiguration is None:
+        return None, (f"apiConnectorConfiguration was not collected for user flow {flow.id} (reading it "
+                      "requires IdentityUserFlow.ReadWrite.All)")
+    if flow.apiConnectorConfiguration.connectors():
+        return False, None
+    if flow.providers is None:
+        return None, f"the identity providers of user flow {flow.id} were not collected"
+    return bool(flow.mail_based_providers()), None
+
+
+@check("APP003")
+def sign_up_without_approval(ctx: CheckContext) -> list[Hit]:
+    flows = {f.id.casefold(): f for f in _flows(ctx)}
+    apps = _linked_apps(ctx)
+    _note_sign_up_off(ctx)
+    by_app = ctx.tenant.service_principals_by_app_id
+    hits = []
+    for app, link in sorted(apps.items()):
+        open_flows = []
+        for flow_id in link["flows"]:
+            flow = flows.get(flow_id.casefold())
+            if flow is None:
+                continue  # a listener naming a flow that does not exist: nothing to sign up through
+            is_open, unknown = _open_flow(flow)
+            if unknown:
+                ctx.gap(unknown)
+            elif is_open:
+                open_flows.append(flow)
+        if not open_flows:
+            continue
+        sps = by_app.get(app, [])
+        if not sps:
+            continue  # not in the tenant: APP004's
+        usable = [sp for sp in sps if sp.accountEnabled is not False]
+        if not usable:
+            continue  # disabled: nobody can sign in to it (APP004)
+        if any(sp.appRoleAssignmentRequired is None for sp in usable):
+            ctx.gap(f"appRoleAssignmentRequired of application {app} was not collected")
+            continue
+        if any(sp.appRoleAssignmentRequired for sp in usable):
+            continue
+        sp = usable[0]
+        flow_ids = [f.id for f in open_flows]
+        hits.append(Hit(
+            Resource("application", app, sp.label),
+            f"Anyone with an email address can sign up through {', '.join(flow_ids)} and use application "
+            f"'{sp.label}': the flow calls no API connector that could reject a sign-up, and the application does "
+            "not require an assignment.",
+            {"appId": app, "servicePrincipal": _sp_evidence(sp),
+             "userFlows": [{"flow": f.id, "mailBasedProviders": sorted({p.label for p in f.mail_based_providers()},
+                                                                        key=str.casefold),
+                            "postFederationSignup": None, "postAttributeCollection": None} for f in open_flows],
+             "listeners": link["listeners"]}))
+    return hits
+
+
+@check("APP004")
+def linked_application_missing(ctx: CheckContext) -> list[Hit]:
+    _flows(ctx)
+    apps = _linked_apps(ctx)
+    by_app = ctx.tenant.service_principals_by_app_id
+    partial = ctx.tenant.is_partial("linkedServicePrincipals")
+    hits = []
+    for app, link in sorted(apps.items()):
+        sps = by_app.get(app, [])
+        evidence: dict[str, object] = {"appId": app, "flows": link["flows"], "listeners": link["listeners"]}
+        flows = ", ".join(link["flows"])
+        if not sps:
+            if partial:
+                ctx.gap(f"no service principal was collected for application {app}, but the collection was partial")
+                continue
+            hits.append(Hit(Resource("application", app, app),
+                            f"User flow(s) {flows} are linked to application {app}, which has no service principal "
+                            "in the tenant: the link points at an application that does not exist here.",
+                            {**evidence, "servicePrincipal": None, "problem": "noServicePrincipal"}))
+            continue
+        if all(sp.accountEnabled is False for sp in sps):
+            sp = sps[0]
+            hits.append(Hit(Resource("application", app, sp.label),
+                            f"User flow(s) {flows} are linked to application '{sp.label}', whose service principal "
+                            "is disabled (accountEnabled false): nobody can sign in to it.",
+                            {**evidence, "servicePrincipal": _sp_evidence(sp), "problem": "disabled"}))
+        elif any(sp.accountEnabled is None for sp in sps):
+            ctx.gap(f"accountEnabled of application {app} was not collected")
     return hits

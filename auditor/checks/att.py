@@ -1,4 +1,4 @@
-"""ATT: the user attributes each flow collects (custom attribute types, persistence, choices)."""
+"""ATT: the user attributes each flow collects (custom attribute types, where values live, choices)."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def boolean_custom_attribute_defined(ctx: CheckContext) -> list[Hit]:
 
 
 @check("ATT004")
-def custom_attributes_not_persisted(ctx: CheckContext) -> list[Hit]:
+def custom_attributes_only_as_extensions(ctx: CheckContext) -> list[Hit]:
     _flows_or_not_applicable(ctx)
     collected = Collected(ctx)
     by_flow: dict[str, list[Assigned]] = {}
@@ -169,9 +169,13 @@ def custom_attributes_not_persisted(ctx: CheckContext) -> list[Hit]:
             federation = config.postFederationSignup
             hits.append(Hit(
                 Resource("userFlow", flow.id, flow.id),
-                f"User flow {flow.id} collects {len(custom)} custom attribute(s) but calls no API connector after "
-                "attribute collection: the values are not persisted on the user object.",
+                f"User flow {flow.id} collects {len(custom)} custom attribute(s) and calls no API connector before "
+                "the user is created: the answers exist only as directory extension properties on the guest "
+                "(extension_<app id>_<name>), where nothing outside Entra sees them unless it reads them through "
+                "Microsoft Graph.",
                 {"customAttributes": sorted(i.attribute_id for i in custom),
+                 "extensionProperties": sorted({i.attribute_id for i in custom
+                                                if fold(i.attribute_id).startswith("extension_")}),
                  "postAttributeCollection": None,
                  "postFederationSignup": federation.displayName or federation.id if federation else None}))
     gaps = [collected.flows_missing_reason()]

@@ -118,10 +118,29 @@ def certificate_expired(ctx: CheckContext) -> list[Hit]:
     return hits
 
 
-def _active_certificate(certs: list[Certificate]) -> Certificate | None:
-    active = [c for c in certs if c.isActive is True]
-    pool = active or [c for c in certs if c.notAfter is not None]
-    return max(pool, key=lambda c: c.notAfter or 0) if pool else None
+def _valid_at(cert: Certificate, now: datetime) -> bool:
+    """Started (notBefore passed, or not stated) and not expired."""
+    moment = now.timestamp()
+    return cert.notAfter is not None and cert.notAfter >= moment and (cert.notBefore is None or cert.notBefore <= moment)
+
+
+def _active_certificate(certs: list[Certificate], now: datetime) -> tuple[Certificate | None, str]:
+    """The certificate Entra calls the endpoint with, and how it was chosen.
+
+    Entra uses the most recently uploaded certificate that is not expired and whose notBefore has
+    passed; Graph marks it ``isActive``. When no certificate is marked, the upload order is not in the
+    data: among the certificates valid at collection time, the one with the latest notBefore stands in
+    for the most recent upload (a renewal is issued after the certificate it replaces) - never simply
+    the one with the latest notAfter, and never one that has not started yet.
+    """
+    marked = [c for c in certs if c.isActive is True]
+    if marked:
+        return max(marked, key=lambda c: (c.notBefore or 0, c.notAfter or 0)), "isActive"
+    # No certificate marked (isActive absent, or false on all although one may be valid): the dates decide.
+    candidates = [c for c in certs if _valid_at(c, now)]
+    if not candidates:
+        return None, "inferred"
+    return max(candidates, key=lambda c: (c.notBefore or 0, c.notAfter or 0)), "inferred"
 
 
 def _days(ctx: CheckContext) -> int:
@@ -137,16 +156,21 @@ def certificate_expires_soon(ctx: CheckContext) -> list[Hit]:
     horizon = ctx.now + timedelta(days=days)
     hits = []
     for connector in _certificate_connectors(ctx):
-        cert = _active_certificate(_certificates(connector))
+        certs = _certificates(connector)
+        cert, basis = _active_certificate(certs, ctx.now)
         if cert is None or cert.notAfter is None or _expired(cert, ctx.now):
-            continue  # no certificate or already expired: CON003's
+            continue  # no certificate in use, or already expired: CON003's
+        if basis == "inferred" and len(certs) > 1:
+            ctx.note(f"API connector '{_name(connector)}': Graph did not mark the active certificate (isActive); "
+                     "the valid certificate with the latest notBefore was taken as the most recently uploaded")
         if cert.notAfter <= horizon.timestamp():
             left = (cert.notAfter - ctx.now.timestamp()) / 86400
             hits.append(Hit(
                 _resource(connector),
-                f"The active client certificate of API connector '{_name(connector)}' expires on "
+                f"The client certificate API connector '{_name(connector)}' uses expires on "
                 f"{_iso(cert.notAfter)[:10]}, in {left:.0f} day(s) (threshold {days}).",
-                {**_cert_evidence(cert), "daysLeft": round(left, 1), "thresholdDays": days,
+                {**_cert_evidence(cert), "notBefore": _iso(cert.notBefore) if cert.notBefore is not None else None,
+                 "chosenBy": basis, "certificates": len(certs), "daysLeft": round(left, 1), "thresholdDays": days,
                  "collectedAt": _iso(int(ctx.now.timestamp())), "targetUrl": _shown_url(connector)}))
     return hits
 
