@@ -92,9 +92,14 @@ class RichProgress(AuditProgress):
                               console=Console(file=stream), transient=True)
         self._tasks: dict[str, Any] = {}
         self._read: dict[str, int] = {}
-        self._bars.start()
+        self._started = False
 
     def _task(self, name: str, description: str, total: float | None) -> Any:
+        if not self._started:
+            # Started on first use, not when built: a live audit first collects, and the collector
+            # draws its own bars (rich allows one live display at a time).
+            self._bars.start()
+            self._started = True
         if name not in self._tasks:
             self._tasks[name] = self._bars.add_task(description, total=total, detail="")
         return self._tasks[name]
@@ -138,7 +143,8 @@ class RichProgress(AuditProgress):
         self._bars.update(self._tasks["render"], advance=1)
 
     def close(self) -> None:
-        self._bars.stop()
+        if self._started:
+            self._bars.stop()
 
 
 def make_audit_progress(quiet: bool, stream: TextIO | None = None) -> AuditProgress:

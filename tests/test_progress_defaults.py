@@ -139,3 +139,26 @@ def test_report_resolves_the_placeholders_from_the_result(tmp_path: Path) -> Non
                cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "r" / "2026-11-01" / "summary.md").is_file()
+
+
+def test_live_audit_on_a_terminal_draws_the_collector_bars_then_the_audit_bars(tmp_path: Path) -> None:
+    # The audit's live display starts on first use, after the collector's has ended: two at once
+    # would redraw over each other.
+    from collect_support import FAST_ENV, TOKEN, serve_tenant
+    from graph_double import GraphDouble
+    from graphdata import assignment, flow
+
+    graph = GraphDouble(TOKEN).start()
+    try:
+        serve_tenant(graph, b2xUserFlows=[flow("B2X_1_a", attributes=[assignment("extension_abc_V",
+                                                                                 data_type="boolean")])])
+        shown = on_terminal("audit", "--graph-url", graph.url, "--auth", "token", "--format", "json",
+                            "-o", str(tmp_path / "o"), "--fail-on", "none", cwd=tmp_path,
+                            env={**FAST_ENV, "FLOWAUDIT_ACCESS_TOKEN": TOKEN})
+    finally:
+        graph.stop()
+    assert shown.returncode == 0, shown.terminal
+    assert "Traceback" not in shown.terminal and "live display" not in shown.terminal
+    assert "b2xUserFlows" in shown.terminal and "Evaluating rules" in shown.terminal
+    assert shown.terminal.index("b2xUserFlows") < shown.terminal.index("Reading sources")
+    assert shown.terminal.splitlines()[-1].startswith("PASS: the gate is off")
