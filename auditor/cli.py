@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from auditor import __version__
 from auditor._format.registry import FORMAT_NAMES
@@ -20,6 +21,10 @@ from auditor.gate import FAIL_ON_CHOICES
 
 log = logging.getLogger("auditor")
 FORMAT_HELP = ",".join(FORMAT_NAMES)
+INTERACTIVE_FORMATS = "html,json"  # no --format, stdout is a terminal
+PIPELINE_FORMATS = "json"  # no --format, stdout is not a terminal: what pipelines always got
+_VERBOSITY = "flowaudit.verbosity"
+_QUIET = "flowaudit.quiet"
 
 
 def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
@@ -35,6 +40,9 @@ class FlowauditGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             code = super().invoke(ctx)
+        except click.BadParameter as exc:
+            _name_the_variable(exc)
+            raise  # a usage error (exit 2)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise  # click's own: help, --version, usage errors (exit 2)
         except FlowauditError as exc:
@@ -54,6 +62,69 @@ class FlowauditGroup(click.Group):
             detail = f" (traceback in {where})" if where else ""
             _fail(ctx, f"internal error: {one_line(exc)}{detail}", EXIT_INCOMPLETE)
         ctx.exit(code if isinstance(code, int) else 0)
+
+
+def _name_the_variable(exc: click.BadParameter) -> None:
+    """A bad value that came from FLOWAUDIT_FAIL_ON is reported as FLOWAUDIT_FAIL_ON, not --fail-on:
+    the user looks for it in the pipeline's variables, not on a command line they did not type."""
+    from auditor.environment import envvar_in_use
+
+    if exc.ctx is None or exc.param is None or exc.param.name is None:
+        return
+    if exc.ctx.get_parameter_source(exc.param.name) is ParameterSource.ENVIRONMENT:
+        name = envvar_in_use(exc.param)
+        if name:
+            exc.param_hint = f"environment variable {name}"
+
+
+def origin(ctx: click.Context, name: str) -> str:
+    """How to name where an option's value came from in a message: the flag, the variable or the file."""
+    from auditor.environment import envvar_in_use
+
+    param = next(p for p in ctx.command.params if p.name == name)
+    flag = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+    source = ctx.get_parameter_source(name)
+    if source is ParameterSource.ENVIRONMENT:
+        return envvar_in_use(param) or flag
+    if source is ParameterSource.DEFAULT_MAP:
+        return f"{config_of(ctx).path}: '{flag[2:]}'"
+    return flag
+
+
+def _set_verbosity(ctx: click.Context, level: int) -> None:
+    root = ctx.find_root()
+    root.meta[_VERBOSITY] = level
+    for logger in (logging.getLogger(), log):  # the root too: -vv shows the libraries' debug lines
+        logger.setLevel(logging.WARNING - 10 * min(level, 2))
+
+
+def _more_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    if value:
+        _set_verbosity(ctx, ctx.find_root().meta.get(_VERBOSITY, 0) + value)
+
+
+def verbosity_option(func: Any) -> Any:
+    """``-v`` after the command as well as before it (``flowaudit audit -v``)."""
+    return click.option("-v", "--verbose", count=True, expose_value=False, callback=_more_verbose,
+                        help="More log output on stderr; -v shows per-rule timings, -vv debug.")(func)
+
+
+def quiet(ctx: click.Context, own: bool) -> bool:
+    """The command's -q, or -q given before the command."""
+    return own or bool(ctx.find_root().meta.get(_QUIET))
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is now: while the progress display runs, rich redirects it so
+    log lines print above the bars instead of through them."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
 
 
 def _split_ids(value: str | None) -> frozenset[str] | None:
@@ -87,32 +158,48 @@ def _connection(kwargs: dict[str, Any]) -> ConnectionOptions:
 
 @click.group(cls=FlowauditGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="flowaudit")
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-def cli(verbose: int) -> None:
+@click.option("-v", "--verbose", count=True,
+              help="More log output on stderr; -v shows per-rule timings, -vv debug. Also after the command.")
+@click.option("-q", "--quiet", "quiet_all", is_flag=True, help="No summary or progress (also after the command).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet_all: bool) -> None:
     """Audit Microsoft Entra self-service sign-up via user flows.
 
     Start with: flowaudit audit --sample contoso
     """
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, stream=sys.stderr, format="flowaudit: %(levelname)s: %(message)s")
-    log.setLevel(level)
+    handler = _CurrentStderr()
+    handler.setFormatter(logging.Formatter("flowaudit: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    ctx.meta[_QUIET] = quiet_all
+    _set_verbosity(ctx, verbose)
+    if not ctx.resilient_parsing:
+        from auditor.environment import warnings_for
+
+        for line in warnings_for(ctx.command):
+            log.warning(line)
 
 
 # --- audit ----------------------------------------------------------------------------------------
 
-@cli.command(cls=ConfigCommand)
+OUTPUT_DIR_HELP = ("Where output files are written; {tenant} and {date} are replaced by the tenant id and the "
+                   "snapshot's date (YYYY-MM-DD, UTC), e.g. out/{tenant}/{date}.")
+
+
+@cli.command(cls=ConfigCommand, short_help="Audit a snapshot offline, or a tenant live from Graph.")
 @click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), envvar="FLOWAUDIT_SNAPSHOT",
               help="Audit this snapshot (directory or .zip) offline.")
 @click.option("--sample", envvar="FLOWAUDIT_SAMPLE", help="Audit a bundled sample snapshot (contoso, fabrikam, clean).")
 @click.option("--save-snapshot", type=click.Path(path_type=Path), envvar="FLOWAUDIT_SAVE_SNAPSHOT",
               help="Live audit: keep the collected snapshot here.")
-@click.option("--format", "formats", default="json", show_default=True, envvar="FLOWAUDIT_FORMAT",
-              help=f"Comma-separated: {FORMAT_HELP}.")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("flowaudit-out"),
-              show_default=True, envvar="FLOWAUDIT_OUTPUT_DIR", help="Where output files are written.")
+@click.option("--format", "formats", envvar="FLOWAUDIT_FORMAT",
+              show_default=f"{INTERACTIVE_FORMATS} on a terminal, {PIPELINE_FORMATS} otherwise",
+              help=f"Comma-separated: {FORMAT_HELP}. \"On a terminal\" means stdout is one; pipelines keep "
+                   f"getting {PIPELINE_FORMATS} alone.")
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("flowaudit-out"),
+              show_default=True, envvar="FLOWAUDIT_OUTPUT_DIR", help=OUTPUT_DIR_HELP)
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES, case_sensitive=False), default="high",
               show_default=True, envvar="FLOWAUDIT_FAIL_ON",
-              help="Exit 1 when an open finding is at or above this severity.")
+              help="Exit 1 when an open finding is at or above this severity (none: never).")
 @click.option("--require-complete", is_flag=True, envvar="FLOWAUDIT_REQUIRE_COMPLETE",
               help="Exit 3 when any rule could not be evaluated.")
 @click.option("--waivers", type=click.Path(path_type=Path), envvar="FLOWAUDIT_WAIVERS", help="Waiver file (YAML).")
@@ -126,32 +213,51 @@ def cli(verbose: int) -> None:
 @click.option("--skip-rules", envvar="FLOWAUDIT_SKIP_RULES", help="Skip these rule ids (comma-separated).")
 @click.option("--reproducible", is_flag=True, envvar="FLOWAUDIT_REPRODUCIBLE",
               help="Pin generatedAt to the snapshot time (also honours SOURCE_DATE_EPOCH).")
-@click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET", help="No console summary or progress.")
+@click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET",
+              help="No console summary, progress or verdict line (the exit code and the error line remain).")
+@verbosity_option
 @connection_options
 @click.pass_context
 def audit(ctx: click.Context, /, **kwargs: Any) -> int:
-    """Audit a tenant: a snapshot offline, or live from Graph."""
+    """Audit a tenant: a snapshot offline (--snapshot, --sample), or live from Graph.
+
+    Prints a summary (the failing rules with the resources that fail them) and ends with one verdict
+    line: PASS, FAIL or INCOMPLETE, and why.
+    """
     from auditor._format.registry import parse_formats
     from auditor.commands.audit import run_audit_command
     from auditor.requests import AuditRequest, Gate, RuleSelection
 
     config = config_of(ctx)
+    formats = kwargs["formats"]
+    if formats is None:  # nothing on the command line, in FLOWAUDIT_FORMAT or in the config file
+        formats = INTERACTIVE_FORMATS if sys.stdout.isatty() else PIPELINE_FORMATS
     request = AuditRequest(
-        formats=parse_formats(kwargs["formats"]), output_dir=kwargs["output_dir"],
+        formats=parse_formats(formats, origin(ctx, "formats")), output_dir=kwargs["output_dir"],
         gate=Gate(fail_on=kwargs["fail_on"].lower(), require_complete=kwargs["require_complete"],
                   fail_on_new=kwargs["fail_on_new"]),
-        rules=RuleSelection(only=_split_ids(kwargs["only_rules"]), skip=_split_ids(kwargs["skip_rules"]) or frozenset(),
+        rules=RuleSelection(only=_rule_ids(ctx, "only_rules"), skip=_rule_ids(ctx, "skip_rules") or frozenset(),
                             severities=config.rules.severities, parameters=config.rules.parameters),
         snapshot=kwargs["snapshot_path"], sample=kwargs["sample"], save_snapshot=kwargs["save_snapshot"],
         connection=_connection(kwargs), waivers=kwargs["waivers"], inline_waivers=config.inline_waivers,
         config_path=config.path, baseline=kwargs["baseline"], reproducible=kwargs["reproducible"],
-        quiet=kwargs["quiet"])
+        quiet=quiet(ctx, kwargs["quiet"]))
     return run_audit_command(request)
+
+
+def _rule_ids(ctx: click.Context, name: str) -> frozenset[str] | None:
+    """--rules / --skip-rules as ids; unknown ids are named with where they came from."""
+    ids = _split_ids(ctx.params[name])
+    if ids and ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT:
+        from auditor.catalog import load_catalog
+
+        load_catalog().check_ids(ids, origin(ctx, name))
+    return ids
 
 
 # --- diff -----------------------------------------------------------------------------------------
 
-@cli.command()
+@cli.command(short_help="New, resolved and not reassessed findings of two results.")
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default="table", show_default=True,
@@ -159,6 +265,7 @@ def audit(ctx: click.Context, /, **kwargs: Any) -> int:
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES, case_sensitive=False), default="high",
               show_default=True, envvar=["FLOWAUDIT_DIFF_FAIL_ON", "FLOWAUDIT_FAIL_ON"],
               help="Exit 1 when a new open finding is at or above this severity.")
+@verbosity_option
 def diff(old: Path, new: Path, fmt: str, fail_on: str) -> int:
     """New, resolved, not reassessed and unchanged findings between two results (OLD.json NEW.json)."""
     from auditor.commands.diff import run_diff_command
@@ -168,12 +275,13 @@ def diff(old: Path, new: Path, fmt: str, fail_on: str) -> int:
 
 # --- config ---------------------------------------------------------------------------------------
 
-@cli.group("config")
+@cli.group("config", short_help="The effective configuration and where each value came from.")
 def config_group() -> None:
     """The configuration file and effective settings."""
 
 
-@config_group.command("show", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@config_group.command("show", context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+                      short_help="Print the effective settings and where each came from.")
 @click.option("--for", "command_name", default="audit", show_default=True,
               help="The command whose settings to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -189,27 +297,29 @@ def config_show(ctx: click.Context, command_name: str, as_json: bool, args: tupl
 
 # --- collect / permissions ----------------------------------------------------------------------
 
-@cli.command(cls=ConfigCommand)
+@cli.command(cls=ConfigCommand, short_help="Pull a tenant's configuration and sign-ins into a snapshot.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, envvar="FLOWAUDIT_OUTPUT",
               help="Snapshot to write: a directory, or a .zip file.")
 @click.option("--previous", type=click.Path(path_type=Path), envvar="FLOWAUDIT_PREVIOUS",
               help="Previous snapshot: fetch only newer sign-ins and merge them.")
 @click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET", help="No progress or summary table.")
+@verbosity_option
 @connection_options
-def collect(**kwargs: Any) -> int:
+@click.pass_context
+def collect(ctx: click.Context, **kwargs: Any) -> int:
     """Pull tenant configuration and sign-ins from Microsoft Graph into a snapshot."""
     from auditor.commands.collect import run_collect_command
     from auditor.requests import CollectRequest
 
     request = CollectRequest(output=kwargs["output"], connection=_connection(kwargs), previous=kwargs["previous"],
-                             quiet=kwargs["quiet"])
+                             quiet=quiet(ctx, kwargs["quiet"]))
     path = run_collect_command(request)
     if not request.quiet:
         click.echo(f"wrote {path}", err=True)
     return 0
 
 
-@cli.command()
+@cli.command(short_help="The Graph permissions each source needs, and its rules.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def permissions(fmt: str) -> None:
     """The Graph application permissions each source needs, and the rules that depend on them."""
@@ -220,29 +330,37 @@ def permissions(fmt: str) -> None:
 
 # --- report ---------------------------------------------------------------------------------------
 
-@cli.command()
+@cli.command(short_help="Re-render a saved result.json in other formats.")
 @click.argument("result_path", metavar="RESULT.json", type=click.Path(path_type=Path))
 @click.option("--format", "formats", default="html", show_default=True, envvar="FLOWAUDIT_FORMAT",
               help=f"Comma-separated: {FORMAT_HELP}.")
-@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("flowaudit-out"),
-              show_default=True, envvar="FLOWAUDIT_OUTPUT_DIR", help="Where output files are written.")
-@click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET", help="Do not list the files written.")
-def report(result_path: Path, formats: str, output_dir: Path, quiet: bool) -> int:
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("flowaudit-out"),
+              show_default=True, envvar="FLOWAUDIT_OUTPUT_DIR", help=OUTPUT_DIR_HELP)
+# No environment variable: without the option, the gate is the one the audit ran with (stored in the
+# result), so a re-rendered junit.xml agrees with that run's exit code.
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES, case_sensitive=False),
+              help="Render JUnit (and the verdict in summary.md) for this --fail-on instead of the audit's own.")
+@click.option("-q", "--quiet", "quiet_flag", is_flag=True, envvar="FLOWAUDIT_QUIET", help="Do not list the files written.")
+@verbosity_option
+@click.pass_context
+def report(ctx: click.Context, result_path: Path, formats: str, output_dir: Path, fail_on: str | None,
+           quiet_flag: bool) -> int:
     """Re-render a saved audit result in other formats (no Graph, no snapshot)."""
     from auditor._format.registry import parse_formats
     from auditor.commands.report import run_report_command
 
-    return run_report_command(result_path, parse_formats(formats), output_dir, quiet=quiet)
+    return run_report_command(result_path, parse_formats(formats, origin(ctx, "formats")), output_dir,
+                              quiet=quiet(ctx, quiet_flag), fail_on=fail_on.lower() if fail_on else None)
 
 
 # --- rules ----------------------------------------------------------------------------------------
 
-@cli.group()
+@cli.group(short_help="The rule catalog: list, show.")
 def rules() -> None:
     """The rule catalog."""
 
 
-@rules.command("list")
+@rules.command("list", short_help="List every rule with its severity and sources.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def rules_list(fmt: str) -> None:
     """List every rule with its severity and the sources it needs."""
@@ -251,7 +369,7 @@ def rules_list(fmt: str) -> None:
     click.echo(list_rules(fmt), nl=False)
 
 
-@rules.command("show")
+@rules.command("show", short_help="A rule's rationale, remediation and references.")
 @click.argument("rule_id")
 def rules_show(rule_id: str) -> None:
     """Show a rule's rationale, remediation, references and parameters."""

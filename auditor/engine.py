@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -204,13 +205,17 @@ class RuleRun:
     seconds: dict[str, float] = field(default_factory=dict)  # per rule, for -v (never in the result)
 
 
-def run_rules(tenant: Tenant, options: AuditOptions, rules: Rules | None = None) -> RuleRun:
+def run_rules(tenant: Tenant, options: AuditOptions, rules: Rules | None = None, *,
+              on_rule: Callable[[str, int, int], None] | None = None) -> RuleRun:
+    """``on_rule(rule_id, index, total)`` is called before each rule (progress display)."""
     rules = rules or load_rules()
     selected = select_rules(rules.catalog, options)
     outcomes: list[RuleOutcome] = []
     findings: list[Finding] = []
     seconds: dict[str, float] = {}
-    for rule in selected:
+    for index, rule in enumerate(selected):
+        if on_rule is not None:
+            on_rule(rule.id, index, len(selected))
         params = rule.resolve_parameters(options.parameters.get(rule.id, {}), "rule parameters")
         started = time.perf_counter()
         outcome, hits = evaluate_rule(rule, rules.checks[rule.id], tenant, params,

@@ -198,6 +198,18 @@ class WaiverReport(_Model):
     notRun: list[WaiverIssue] = Field(default_factory=list)  # its rule was not run or not evaluated this time
 
 
+class GateSettings(_Model):
+    """The gate the audit was run with (``--fail-on``, ``--require-complete``, ``--fail-on-new``).
+
+    Stored so that the outputs say what the exit code said: JUnit marks only gating findings as
+    failures, and ``flowaudit report`` re-renders with the same gate.
+    """
+
+    failOn: Literal["critical", "high", "medium", "low", "info", "none"] = "high"
+    requireComplete: bool = False
+    failOnNew: bool = False
+
+
 class AuditSummary(_Model):
     findings: int = 0
     open: int = 0
@@ -241,6 +253,9 @@ class AuditResult(_Model):
     resolved: list[FindingRef] = Field(default_factory=list)
     notReassessed: list[NotReassessed] = Field(default_factory=list)
     waivers: WaiverReport = Field(default_factory=WaiverReport)
+    # None in results written before the gate was recorded (and by the library's run_audit):
+    # outputs then apply the command line's defaults.
+    gate: GateSettings | None = None
     summary: AuditSummary = Field(default_factory=AuditSummary)
 
     @model_validator(mode="after")

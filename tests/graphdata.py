@@ -162,7 +162,7 @@ DEFAULT_SOURCES: dict[str, Any] = {
     "emailAuthenticationMethod": [{"@odata.type": "#microsoft.graph.emailAuthenticationMethodConfiguration",
                                    "id": "Email", "state": "enabled", "allowExternalIdToUseEmailOtp": "default",
                                    "includeTargets": []}],
-    "authorizationPolicy": [{"id": "authorizationPolicy", "allowInvitesFrom": "everyone",
+    "authorizationPolicy": [{"id": "authorizationPolicy", "allowInvitesFrom": "adminsAndGuestInviters",
                              "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3",
                              "allowedToSignUpEmailBasedSubscriptions": False,
                              "allowEmailVerifiedUsersToJoinOrganization": False}],

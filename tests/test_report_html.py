@@ -123,6 +123,19 @@ def test_hostile_tenant_text_stays_text(page, report, recording_server):
     assert [u for u in page.requests if not u.startswith("file://")] == []
 
 
+def test_framework_controls_are_shown_and_linked_from_the_contents(page, report):
+    result, _ = report
+    mapped = {(fw, c) for r in result.rules for fw, ids in r.frameworks.items() for c in ids}
+    assert mapped
+    rows = page.locator("#frameworks tr[data-control]")
+    assert rows.count() == len(mapped)
+    assert page.locator("#frameworks").is_visible()
+    page.click('nav.toc a[href="#frameworks"]')
+    assert page.evaluate("location.hash") == "#frameworks"
+    failing = page.locator('#frameworks tr[data-control-status="fail"]')
+    assert failing.count() > 0 and "Fail" in failing.first.inner_text()
+
+
 def test_content_security_policy_is_in_force(page):
     """Even markup that slipped into the page could run no script: only the report's own is allowed."""
     page.evaluate("""() => { const s = document.createElement('script');

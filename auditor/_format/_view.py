@@ -18,6 +18,7 @@ from auditor.catalog import load_catalog
 from auditor.redact import scrub
 from auditor.result import OUTCOMES, AuditResult, Finding, FindingRef, RuleOutcome
 from auditor.severity import SEVERITIES
+from auditor.tally import FAILED, INFORMATIONAL, NOT_EVALUATED, PASSED, WAIVED, count, rules_line, tally
 
 OUTCOME_LABELS = {"pass": "Pass", "fail": "Fail", "notEvaluated": "Not evaluated", "notApplicable": "Not applicable"}
 
@@ -193,6 +194,29 @@ class Provenance:
 
 
 @dataclass
+class ControlRule:
+    id: str
+    status: str  # the rule's display status (auditor.tally): failed, informational, waived, passed, ...
+    label: str
+
+
+@dataclass
+class ControlRow:
+    """One control of a framework (e.g. NIST SP 800-53 IA-2) and the rules mapped to it."""
+
+    id: str
+    status: str  # fail | notEvaluated | pass | notApplicable (the outcome labels)
+    rules: list[ControlRule]
+
+
+@dataclass
+class FrameworkView:
+    name: str
+    controls: list[ControlRow]
+    counts: dict[str, int]  # controls per status
+
+
+@dataclass
 class Posture:
     level: str  # a severity, "incomplete" or "clean": drives the colour
     headline: str
@@ -220,6 +244,8 @@ class ReportView:
     waivers: list[FindingRow]
     waivers_total: int
     baseline: BaselineView | None
+    frameworks: list[FrameworkView]
+    rules_line: str  # "23 failed, 2 informational, 1 passed, ..." as the console counts them
     sources: list[SourceRow]
     rules: list[RuleRow]
     provenance: Provenance
@@ -330,17 +356,64 @@ def _compared(ref: FindingRef, reason: str) -> ComparedRow:
                        resource=f"{text(name)} ({text(ref.resource.type)} {text(ref.resource.id)})", reason=text(reason))
 
 
+_RULE_LABELS = {"failed": "fails", "informational": "informational only", "waived": "fully waived",
+                "passed": "passes", "notEvaluated": "not evaluated", "notApplicable": "not applicable"}
+
+
+def _control_status(statuses: list[str]) -> str:
+    """A control fails when a mapped rule fails (open findings above info); otherwise it is not
+    evaluated when a mapped rule could not be; it passes when a mapped rule concluded (passed, only
+    informational findings, or every finding waived); else it does not apply."""
+    if FAILED in statuses:
+        return "fail"
+    if NOT_EVALUATED in statuses:
+        return "notEvaluated"
+    if any(s in (PASSED, WAIVED, INFORMATIONAL) for s in statuses):
+        return "pass"
+    return "notApplicable"
+
+
+def _control_key(control: str) -> list[Any]:
+    """``AC-2`` < ``AC-2(3)`` < ``AC-10``: digits compare as numbers (str and int alternate)."""
+    return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", control))]
+
+
+def frameworks_view(result: AuditResult) -> list[FrameworkView]:
+    """Framework → control → mapped rules with their status, from each rule's ``frameworks``."""
+    mapped: dict[str, dict[str, list[ControlRule]]] = {}
+    for item in sorted(tally(result), key=lambda i: i.rule.id):
+        for framework, controls in item.rule.frameworks.items():
+            for control in controls:
+                rule = ControlRule(text(item.rule.id), item.status, _RULE_LABELS.get(item.status, item.status))
+                mapped.setdefault(framework, {}).setdefault(control, []).append(rule)
+    views = []
+    for framework in sorted(mapped):
+        rows = [ControlRow(text(control), _control_status([r.status for r in rules]), rules)
+                for control, rules in sorted(mapped[framework].items(), key=lambda kv: _control_key(kv[0]))]
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for row in rows:
+            counts[row.status] += 1
+        views.append(FrameworkView(text(framework), rows, counts))
+    return views
+
+
 def _posture(rules: int, open_by: dict[str, int], outcomes: dict[str, int]) -> Posture:
-    worst = next((s for s in SEVERITIES if open_by.get(s)), None)
+    # info findings state facts (a password is asked at first sign-up): they never call for action
+    worst = next((s for s in SEVERITIES if s != "info" and open_by.get(s)), None)
     incomplete = outcomes.get("notEvaluated", 0)
     caveat = f" {incomplete} rule(s) could not be evaluated." if incomplete else ""
+    info = open_by.get("info", 0)
+    facts = f" {info} informational finding(s) to read." if info else ""
     if worst:
         counts = ", ".join(f"{open_by[s]} {s}" for s in SEVERITIES if open_by.get(s))
         return Posture(worst, f"Action needed: {worst} findings open",
                        f"{sum(open_by.values())} open finding(s): {counts}.{caveat}")
     if incomplete:
         return Posture("incomplete", "No open findings, but the audit is incomplete",
-                       f"{incomplete} rule(s) could not be evaluated; see \"Rules not evaluated\".")
+                       f"{incomplete} rule(s) could not be evaluated; see \"Rules not evaluated\".{facts}")
+    if info:
+        return Posture("clean", "No open findings above info",
+                       f"Every evaluated rule passed, does not apply, or reports only information.{facts}")
     return Posture("clean", "No open findings", f"All {rules} evaluated rules passed or do not apply.")
 
 
@@ -394,7 +467,8 @@ def build_view(result: AuditResult, caps: Caps) -> ReportView:
         not_evaluated=[_rule_row(r) for r in result.rules_with("notEvaluated")],
         not_applicable=[_rule_row(r) for r in result.rules_with("notApplicable")],
         waivers=[_row(f, [], caps) for f in waived[: caps.rows_per_group]], waivers_total=len(waived),
-        baseline=baseline, sources=source_rows, rules=[_rule_row(r) for r in sorted(result.rules, key=lambda r: r.id)],
+        baseline=baseline, frameworks=frameworks_view(result), rules_line=text(rules_line(count(tally(result)))),
+        sources=source_rows, rules=[_rule_row(r) for r in sorted(result.rules, key=lambda r: r.id)],
         provenance=Provenance(cloud=text(result.snapshot.cloud or "global"),
                               sign_ins_from=display_time(window.from_) if window and window.from_ else None,
                               sign_ins_to=display_time(window.to) if window and window.to else None,

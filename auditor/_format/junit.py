@@ -1,8 +1,17 @@
 """``junit.xml``: rule outcomes as tests, for CI systems that show JUnit results.
 
-A test suite per rule family; a test case per rule × resource. Open finding → failure (message and
-remediation), waived finding → passed with a ``waiver`` property, passing rule → one passed case,
-rule not evaluated or not applicable → one skipped case with the reason.
+A test suite per rule family; a test case per rule × resource. The file agrees with the exit code:
+it is rendered with the gate the audit ran with (``result.gate``; the defaults for results that
+carry none), so a CI test tab shows as failures exactly what failed the run:
+
+- open finding that gates (at or above ``--fail-on``; with ``--fail-on-new`` only new ones) → failure
+  (message and remediation);
+- open finding that does not gate → skipped, its message saying why ("below --fail-on high"), with
+  ``severity`` and ``gate`` properties: still listed, never a red test on a run that passed;
+- waived finding → passed with a ``waiver`` property;
+- passing rule → one passed case;
+- rule not evaluated → one skipped case with the reason, or an error when ``--require-complete``
+  made it fail the run; rule not applicable → one skipped case.
 
 Written with the standard library's ElementTree: the ``junit-xml`` package is unmaintained, and
 the format needs nothing beyond elements and attributes. Tenant text may hold characters XML 1.0
@@ -17,6 +26,7 @@ from typing import Any
 
 from auditor._format.interface import Formatter
 from auditor.catalog import load_catalog
+from auditor.gate import GateView
 from auditor.redact import scrub
 from auditor.result import AuditResult, Finding, RuleOutcome
 
@@ -58,20 +68,28 @@ def build_junit(result: AuditResult) -> ET.Element:
     for rule in sorted(result.rules, key=lambda r: r.id):
         families.setdefault(rule.family, []).append(rule)
     catalog = load_catalog()
+    gate = GateView.of(result.gate)
     root = ET.Element("testsuites", {"name": "flowaudit", "timestamp": result.generatedAt[:19]})
-    totals = {"tests": 0, "failures": 0, "skipped": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for family in sorted(families, key=lambda f: (catalog.family_order(f), f)):
         name = families[family][0].familyName or catalog.family_name(family)
         suite = ET.SubElement(root, "testsuite", {"name": f"{family} {name}"})
-        counts = {"tests": 0, "failures": 0, "skipped": 0}
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for rule in families[family]:
             title = f"{rule.id} {rule.title}"
             if rule.outcome in ("notEvaluated", "notApplicable"):
                 case = _case(suite, rule.id, title)
                 label = "not evaluated" if rule.outcome == "notEvaluated" else "not applicable"
-                ET.SubElement(case, "skipped", {"message": xml_text(f"{label}: {rule.reason or 'no reason recorded'}")})
+                message = xml_text(f"{label}: {rule.reason or 'no reason recorded'}")
                 counts["tests"] += 1
-                counts["skipped"] += 1
+                if gate.fails_incomplete(rule):  # --require-complete: this rule failed the run (exit 3)
+                    error = ET.SubElement(case, "error", {"message": message, "type": "notEvaluated"})
+                    error.text = xml_text("\n".join(["--require-complete: a rule that could not be evaluated "
+                                                      "fails the audit.", *rule.actions]) + "\n")
+                    counts["errors"] += 1
+                else:
+                    ET.SubElement(case, "skipped", {"message": message})
+                    counts["skipped"] += 1
                 continue
             rule_findings = findings.get(rule.id, [])
             if not rule_findings:
@@ -87,19 +105,34 @@ def build_junit(result: AuditResult) -> ET.Element:
                     ET.SubElement(props, "property", {"name": "waiver", "value": xml_text(
                         f"{waiver.justification} (owner {waiver.owner or '-'}, expires {waiver.expires})")})
                     continue
-                failure = ET.SubElement(case, "failure", {
-                    "message": xml_text(f.message), "type": f"{f.severity}"})
                 note = f"Waiver expired on {waiver.expires}.\n\n" if waiver is not None and waiver.expired else ""
-                failure.text = xml_text(note + _remediation(rule, f))
-                counts["failures"] += 1
+                if gate.gates(f):
+                    failure = ET.SubElement(case, "failure", {"message": xml_text(f.message), "type": f.severity})
+                    failure.text = xml_text(note + _remediation(rule, f))
+                    counts["failures"] += 1
+                    continue
+                # listed, but not a failure: the gate passed over it, so the test tab must too
+                props = ET.SubElement(case, "properties")
+                ET.SubElement(props, "property", {"name": "severity", "value": f.severity})
+                ET.SubElement(props, "property", {"name": "gate", "value": gate.describe()})
+                skipped = ET.SubElement(case, "skipped", {"message": xml_text(
+                    f"open {f.severity} finding, not gating ({_why_not(gate, f)}): {f.message}")})
+                skipped.text = xml_text(note + _remediation(rule, f))
+                counts["skipped"] += 1
         for key, value in counts.items():
             suite.set(key, str(value))
             totals[key] += value
-        suite.set("errors", "0")
     for key, value in totals.items():
         root.set(key, str(value))
-    root.set("errors", "0")
     return root
+
+
+def _why_not(gate: GateView, finding: Finding) -> str:
+    if gate.fail_on == "none":
+        return "--fail-on none"
+    if gate.fail_on_new and finding.baseline != "new":
+        return "--fail-on-new and it is not new"
+    return f"below --fail-on {gate.fail_on}"
 
 
 class JunitFormat(Formatter):

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from auditor._format.interface import Formatter
 from auditor.errors import OutputError
+from auditor.gate import GateView, decide_with
 from auditor.result import AuditResult
 from auditor.severity import SEVERITIES
+from auditor.tally import count, rules_line, tally
 from auditor.text import for_markdown as md
 
 EMOJI = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦", "info": "⬜"}
@@ -21,8 +23,11 @@ EMOJI = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦", "i
 
 def render_markdown(result: AuditResult) -> str:
     s = result.summary
+    verdict = decide_with(result, GateView.of(result.gate)).verdict
     lines = [
         f"## flowaudit: tenant {md(result.tenantId)}",
+        "",
+        f"**{md(verdict)}**",
         "",
         f"Snapshot {md(result.collectedAt)} · flowaudit {md(result.tool.version)} · "
         f"**{s.open} open** finding(s), {s.waived} waived",
@@ -32,10 +37,8 @@ def render_markdown(result: AuditResult) -> str:
     ]
     lines += [f"| {EMOJI[sev]} {sev} | {s.openBySeverity.get(sev, 0)} | {s.waivedBySeverity.get(sev, 0)} |"
               for sev in SEVERITIES]
-    rules = s.rules
     lines += [f"| **total** | **{s.open}** | **{s.waived}** |", "",
-              f"Rules: {rules['fail']} failed, {rules['pass']} passed, {rules['notEvaluated']} not evaluated, "
-              f"{rules['notApplicable']} not applicable.", ""]
+              f"Rules: {rules_line(count(tally(result)))}.", ""]
     if result.baseline is not None:
         lines += [f"Against the baseline: {s.new} new, {s.resolved} resolved, {s.notReassessed} not reassessed.", ""]
     rank = {sev: i for i, sev in enumerate(SEVERITIES)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -21,13 +22,44 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor._format.registry import FORMAT_NAMES, get_formatter
-from auditor.errors import InputError, OutputError
+from auditor.errors import InputError, OutputError, UsageError
 
 if TYPE_CHECKING:
     from auditor._format.interface import Formatter
+    from auditor.progress import AuditProgress
     from auditor.result import AuditResult
 
 RUN_MANIFEST = ".flowaudit-outputs.json"
+PLACEHOLDERS = ("tenant", "date")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_NOT_IN_PATH = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def check_output_template(template: Path, label: str = "--output-dir") -> None:
+    """Unknown ``{placeholders}`` are a usage error before the audit starts, not a folder named ``{tenat}``."""
+    unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(str(template))} - set(PLACEHOLDERS))
+    if unknown:
+        raise UsageError(f"{label} {template}: unknown placeholder {{{unknown[0]}}} "
+                         f"(available: {', '.join('{' + p + '}' for p in PLACEHOLDERS)})")
+
+
+def path_safe(text: str) -> str:
+    """Tenant text as one path component: the tenant id comes from the snapshot's manifest, which a
+    hand-edited snapshot controls, so nothing but letters, digits, ``.``, ``_`` and ``-`` survives, and
+    no leading dot (no ``..``, no hidden folder)."""
+    cleaned = _NOT_IN_PATH.sub("_", text).lstrip(".")[:64]
+    return cleaned or "unknown-tenant"
+
+
+def resolve_output_dir(template: Path, tenant_id: str, collected_at: str) -> Path:
+    """``out/{tenant}/{date}`` → ``out/4c6a…/2026-11-01``. The date is the snapshot's collectedAt (UTC),
+    like every other date of an audit, so re-auditing a snapshot writes to the same folder."""
+    check_output_template(template)
+    values = {"tenant": path_safe(tenant_id), "date": path_safe(collected_at[:10])}
+    text = str(template)
+    if "{" not in text:
+        return template
+    return Path(_PLACEHOLDER.sub(lambda m: values[m.group(1)], text))
 
 
 def os_reason(exc: OSError) -> str:
@@ -99,19 +131,26 @@ def publish(directory: Path, files: list[tuple[str, bytes]], *, replace_set: boo
 
 
 def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *,
-                  replace_set: bool = True) -> list[Path]:
+                  replace_set: bool = True, progress: AuditProgress | None = None) -> list[Path]:
     """Render each format, write them as one set, then run each format's post-write hook.
 
     A format that cannot render here (PDF without Pango) does not stop the others: they are
     written, then its error is raised (exit 2, one line)."""
     rendered: list[tuple[Formatter, bytes]] = []
     failures: list[InputError] = []
+    names = list(names)
+    if progress is not None:
+        progress.rendering(names)
     for name in names:
         formatter = get_formatter(name)
+        if progress is not None:
+            progress.render_started(name)
         try:
             rendered.append((formatter, formatter.format(result)))
         except InputError as exc:
             failures.append(exc)
+        if progress is not None:
+            progress.rendered(name)
     written = publish(output_dir, [(f.filename, data) for f, data in rendered], replace_set=replace_set) \
         if rendered else []
     for formatter, data in rendered:

@@ -21,14 +21,15 @@ FORMAT_NAMES: tuple[str, ...] = tuple(sorted(
     if not m.name.startswith("_") and m.name not in _NOT_FORMATS))
 
 
-def parse_formats(value: str | None) -> list[str]:
-    """``"html, JSON"`` → ``["html", "json"]`` (in registry order); an empty list is a usage error."""
+def parse_formats(value: str | None, label: str = "--format") -> list[str]:
+    """``"html, JSON"`` → ``["html", "json"]`` (in registry order); an empty list is a usage error.
+    ``label`` names where the value came from (the flag, FLOWAUDIT_FORMAT, the config file)."""
     names = [part.strip().lower() for part in (value or "").split(",") if part.strip()]
     unknown = [n for n in names if n not in FORMAT_NAMES]
     if unknown:
-        raise UsageError(f"--format: unknown format(s) {', '.join(unknown)} (choose from {', '.join(FORMAT_NAMES)})")
+        raise UsageError(f"{label}: unknown format(s) {', '.join(unknown)} (choose from {', '.join(FORMAT_NAMES)})")
     if not names:
-        raise UsageError(f"--format: no output format given (choose from {', '.join(FORMAT_NAMES)})")
+        raise UsageError(f"{label}: no output format given (choose from {', '.join(FORMAT_NAMES)})")
     return [n for n in FORMAT_NAMES if n in names]
 
 

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import click
 
-from auditor._format.output import write_outputs
+from auditor._format.output import check_output_template, resolve_output_dir, write_outputs
 from auditor.baseline import compare
 from auditor.catalog import load_catalog
 from auditor.console import render_summary
 from auditor.engine import AuditOptions, assemble, run_rules, select_rules
 from auditor.errors import InputError, UsageError
-from auditor.gate import decide
+from auditor.gate import GateView, decide_with
 from auditor.model.tenant import Tenant
+from auditor.progress import AuditProgress, Stopwatch, make_audit_progress, observe, snapshot_counts
 from auditor.requests import AuditRequest
 from auditor.resources import sample_names, samples_dir
-from auditor.result import AuditResult, load_result
+from auditor.result import AuditResult, GateSettings, load_result
 from auditor.snapshot import open_snapshot
 from auditor.waivers import Waiver, apply_waivers, load_waiver_file, parse_waivers
 
@@ -41,6 +44,7 @@ def _check(request: AuditRequest) -> None:
                          "is nothing to save")
     if request.gate.fail_on_new and not request.baseline:
         raise UsageError("--fail-on-new needs --baseline (the previous result.json)")
+    check_output_template(request.output_dir)
 
 
 def _load_waivers(request: AuditRequest) -> list[Waiver] | None:
@@ -53,8 +57,9 @@ def _load_waivers(request: AuditRequest) -> list[Waiver] | None:
     return parse_waivers(request.inline_waivers, f"{request.config_path}: waivers", known)
 
 
-def audit(request: AuditRequest) -> AuditResult:
+def audit(request: AuditRequest, progress: AuditProgress | None = None) -> AuditResult:
     """Run the audit the request asks for and return its result (no output written)."""
+    progress = progress or AuditProgress()
     _check(request)
     options = AuditOptions(only=set(request.rules.only) if request.rules.only is not None else None,
                            skip=set(request.rules.skip), parameters=request.rules.parameters,
@@ -77,7 +82,12 @@ def audit(request: AuditRequest) -> AuditResult:
                 scratch = Path(tempfile.mkdtemp(prefix="flowaudit-"))
             snapshot_path = _collect_live(request, request.save_snapshot or scratch / "snapshot")  # type: ignore[operator]
         snapshot = open_snapshot(snapshot_path)
-        run = run_rules(Tenant(snapshot), options)
+        progress.snapshot_opened(snapshot_path.name, *snapshot_counts(snapshot))
+        total = len(select_rules(load_catalog(), options))
+        progress.rules_started(total)
+        clock = Stopwatch()
+        run = run_rules(Tenant(observe(snapshot, progress)), options, on_rule=progress.rule_started)
+        progress.rules_done(total, clock.seconds)
         findings, report = (apply_waivers(run.findings, waivers, run.outcomes, snapshot.manifest.collected_at_iso)
                             if waivers is not None else (run.findings, None))
         comparison = None
@@ -89,25 +99,46 @@ def audit(request: AuditRequest) -> AuditResult:
         result = assemble(run, snapshot, options, waivers=report, comparison=comparison, findings=findings)
         for rule_id, seconds in sorted(run.seconds.items(), key=lambda item: -item[1]):
             log.info("rule %s took %.3f s", rule_id, seconds)
-        return result
+        gate = request.gate  # recorded so JUnit and `flowaudit report` agree with this exit code
+        return result.model_copy(update={"gate": GateSettings(failOn=gate.fail_on, requireComplete=gate.require_complete,
+                                                               failOnNew=gate.fail_on_new)})
     finally:
         if scratch is not None:  # a live audit without --save-snapshot keeps no tenant data on disk
             shutil.rmtree(scratch, ignore_errors=True)
 
 
 def run_audit_command(request: AuditRequest) -> int:
-    result = audit(request)
-    written = write_outputs(result, request.formats, request.output_dir)
+    progress = make_audit_progress(request.quiet)
+    try:
+        result = audit(request, progress)
+        output_dir = resolve_output_dir(request.output_dir, result.tenantId, result.collectedAt)
+        written = write_outputs(result, request.formats, output_dir, progress=progress)
+    finally:
+        progress.close()
+    decision = decide_with(result, GateView.of(result.gate))
     if not request.quiet:
         click.echo(render_summary(result), nl=False)
         _warn_waivers(result)
         for path in written:
             click.echo(f"wrote {path}", err=True)
-    decision = decide(result, fail_on=request.gate.fail_on, require_complete=request.gate.require_complete,
-                      fail_on_new=request.gate.fail_on_new)
-    if decision.reason:
+        click.echo("")
+        report = next((p for name in ("report.html", "report.pdf") for p in written if p.name == name), None)
+        if report is not None:
+            click.echo(f"Report: {report}")
+        click.echo(decision.verdict)
+    # The verdict already said why on this screen; a pipeline (stdout and stderr apart) still gets
+    # the "flowaudit: ..." line on stderr.
+    if decision.reason and (request.quiet or not _same_terminal()):
         click.echo(f"flowaudit: {decision.reason}", err=True)
     return decision.exit_code
+
+
+def _same_terminal() -> bool:
+    try:
+        out, err = sys.stdout.fileno(), sys.stderr.fileno()
+        return os.isatty(out) and os.isatty(err) and os.path.samestat(os.fstat(out), os.fstat(err))
+    except (OSError, ValueError, AttributeError):  # no real file descriptors (e.g. click's CliRunner)
+        return False
 
 
 def _warn_waivers(result: AuditResult) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -31,20 +32,37 @@ def _source(ctx: click.Context, param: click.Parameter, config: Config) -> str:
     return "default"
 
 
+def _lenient(command: ConfigCommand) -> ConfigCommand:
+    """A copy of the command whose required options may be missing: ``config show --for collect``
+    reports the settings without a ``-o``; it runs nothing."""
+    clone = copy.copy(command)
+    clone.params = [copy.copy(p) for p in command.params]
+    for param in clone.params:
+        param.required = False
+    return clone
+
+
 def effective_config(parent: click.Context, command_name: str, args: list[str]) -> list[dict[str, Any]]:
     root = parent.find_root().command
     command = getattr(root, "commands", {}).get(command_name)
     if not isinstance(command, ConfigCommand):
         raise InputError(f"config show --for: {command_name!r} is not a configurable command")
-    with command.make_context(command_name, list(args), parent=parent) as ctx:
+    required = {p.name for p in command.params if p.required}
+    lenient = _lenient(command)
+    with lenient.make_context(command_name, list(args), parent=parent) as ctx:
         config = config_of(ctx)
         rows = []
-        for param in command.params:
-            if not isinstance(param, click.Option) or param.name == "help" or param.hidden:
-                continue
+        for param in lenient.params:
+            if not isinstance(param, click.Option) or param.name == "help" or param.hidden or not param.expose_value:
+                continue  # (-v is not a setting: it only changes what is logged)
             long = next((o for o in param.opts if o.startswith("--")), param.opts[0])
-            rows.append({"key": long.lstrip("-"), "value": _display(ctx.params.get(param.name)),
-                         "source": _source(ctx, param, config)})
+            value = ctx.params.get(param.name)
+            source = _source(ctx, param, config)
+            if value is None and param.name in required:
+                source = "not set (required to run the command)"
+            elif value is None and isinstance(param.show_default, str):
+                value = param.show_default  # a default decided at run time, e.g. --format
+            rows.append({"key": long.lstrip("-"), "value": _display(value), "source": source})
     origin = f"config file {config.path}"
     for rule_id, severity in sorted(config.rules.severities.items()):
         rows.append({"key": f"rules.severity.{rule_id}", "value": severity, "source": origin})
