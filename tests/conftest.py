@@ -14,7 +14,8 @@ from auditor.engine import AuditOptions, run_audit  # noqa: E402
 from auditor.result import AuditResult  # noqa: E402
 from auditor.snapshot import open_snapshot  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# Every file a test reads is inside the repository (tests/data/README.md says where each came from).
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture

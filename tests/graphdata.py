@@ -1,4 +1,4 @@
-"""Small builders of Graph-shaped objects and snapshots for tests (shapes from shared/graph-examples).
+"""Small builders of Graph-shaped objects and snapshots for tests (shapes from tests/data, the documented examples).
 
 Tests build exactly the tenant a case needs: ``write_snapshot(tmp_path, b2xUserFlows=[flow(...)])``
 starts from a quiet tenant (sign-up on, Email OTP default, no flows, no policies) and overrides only
