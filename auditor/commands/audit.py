@@ -114,4 +114,5 @@ def _collect_live(opts: dict[str, Any], target: Path) -> Path:
 
     connection = ConnectionOptions(tenant=opts.get("tenant"), cloud=opts["cloud"], graph_url=opts.get("graph_url"),
                                    auth=opts["auth"])
-    return collect(connection, Path(target), signin_days=opts["signin_days"], quiet=bool(opts.get("quiet")))
+    return collect(connection, Path(target), signin_days=opts["signin_days"], quiet=bool(opts.get("quiet")),
+                   whatif_max_calls=opts.get("whatif_max_calls", 400))

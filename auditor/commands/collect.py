@@ -14,4 +14,4 @@ def run_collect_command(opts: dict[str, Any]) -> Path:
     connection = ConnectionOptions(tenant=opts.get("tenant"), cloud=opts["cloud"], graph_url=opts.get("graph_url"),
                                    auth=opts["auth"])
     return collect(connection, Path(opts["output"]), signin_days=opts["signin_days"], quiet=bool(opts.get("quiet")),
-                   previous=opts.get("previous"))
+                   previous=opts.get("previous"), whatif_max_calls=opts.get("whatif_max_calls", 400))
