@@ -110,6 +110,25 @@ def describe_cap(asked: float, cap: float) -> str:
             "(FLOWAUDIT_RETRY_AFTER_CAP); not retried")
 
 
+def _pacing_option(limiter: WindowLimiter) -> Any:
+    """A kiota request option carrying the request's limiter down to the transport (for retries)."""
+    from kiota_abstractions.request_option import RequestOption
+
+    class Pacing(RequestOption):
+        def __init__(self) -> None:
+            self.limiter = limiter
+
+        @staticmethod
+        def get_key() -> str:
+            return PACING_KEY
+
+    return Pacing()
+
+
+PACING_KEY = "flowaudit.pacing"
+_REQUEST_OPTIONS = "kiota_request_options"  # where kiota's adapter puts request options on the httpx request
+
+
 class _Refused(Exception):  # noqa: N818 - carries a GraphError out of the httpx pipeline
     """Raised inside the transport stack; :meth:`GraphTransport._send` turns it into its GraphError."""
 
@@ -131,6 +150,12 @@ class _GuardTransport(httpx.AsyncBaseTransport):
             # kiota follows redirects itself; never let a request (token or not) leave the Graph host.
             raise _Refused(GraphError(None, "ForeignHost",
                                       f"refusing a request to another host ({_origin(request.url)})"))
+        if "Retry-Attempt" in request.headers:
+            # kiota's RetryHandler resends on its own; a paced bucket (sign-ins, Conditional Access)
+            # must count the resend too, or it lands on the next paced request and draws another 429.
+            pacing = (request.extensions.get(_REQUEST_OPTIONS) or {}).get(PACING_KEY)
+            if pacing is not None:
+                await pacing.limiter.acquire()
         deadline = self._settings.timeout
         try:
             return await asyncio.wait_for(self._exchange(request), deadline)
@@ -263,6 +288,7 @@ class GraphTransport:
             info.set_stream_content(content, "application/json")
         info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
         if limiter is not None:  # pace before taking a slot, so waiting never blocks other sources
+            info.add_request_options([_pacing_option(limiter)])
             await limiter.acquire()
         async with self._in_flight:
             self.requests += 1
