@@ -386,3 +386,46 @@ def test_live_audit_takes_the_what_if_bound(graph: GraphDouble, tmp_path: Path) 
                                 env={**FAST_ENV, "FLOWAUDIT_ACCESS_TOKEN": TOKEN})
     assert result.exit_code == 0, result.output
     assert manifest(saved)["sources"]["conditionalAccessWhatIf"]["calls"] == 7 and len(graph.evaluations()) == 7
+
+
+def test_the_collector_sends_the_queries_flowaudit_permissions_shows(graph: GraphDouble, tmp_path: Path) -> None:
+    from auditor.sources import BY_KEY, encode_query
+
+    serve_tenant(graph, conditionalAccessPolicies=[ca_policy("p1", include_groups=["g1"])],
+                 conditionalAccessGroups=[group("g1")], userFlowApplications=[listener("B2X_1_a", APPS[:1])],
+                 b2xUserFlows=[flow("B2X_1_a")])
+    out = tmp_path / "snap"
+    _sources(run_collect(out, graph, "--whatif-max-calls", "0"), out)
+    for key in ("selfServiceSignUpUsers", "userFlowApplications"):
+        source = BY_KEY[key]
+        first = graph.hits(source.path, api=source.api)[0]
+        assert _unquote(first.query) == _unquote(encode_query(source.query)), key
+    source = BY_KEY["conditionalAccessGroups"]
+    (hit,) = graph.hits(source.path.format(id="g1"))
+    assert _unquote(hit.query) == _unquote(encode_query(source.query))
+    (members,) = graph.hits("/groups/g1" + source.children[0].path.split("?")[0])
+    assert _unquote(members.query) == source.children[0].path.split("?", 1)[1]
+    source = BY_KEY["linkedServicePrincipals"]
+    (hit,) = graph.hits(source.path)
+    assert _unquote(hit.query) == _unquote(encode_query(tuple(
+        (name, value.replace("{appIds}", f"'{APPS[0]}'")) for name, value in source.query)))
+
+
+def test_graph_documented_batch_errors_end_each_child_in_its_status(graph: GraphDouble, tmp_path: Path) -> None:
+    """Microsoft's documented $batch answer (403 with an empty code, 403 RequestDenied, 405)."""
+    documented = json.loads((DATA / "batch-response.json").read_text())["responses"]
+    serve_tenant(graph, b2xUserFlows=[flow("B2X_1_a")])
+
+    def answer(payload: dict[str, Any]) -> dict[str, Any]:
+        ids = [r["id"] for r in payload["requests"]]  # providers, assignments, connector configuration
+        return {"responses": [{**documented[i + 1], "id": rid} for i, rid in enumerate(ids)]}
+
+    graph.batch_override = answer
+    out = tmp_path / "snap"
+    children = _sources(run_collect(out, graph), out)["b2xUserFlows"]["children"]
+    assert children["userFlowIdentityProviders"]["status"] == "forbidden"
+    assert children["userAttributeAssignments"]["status"] == "forbidden"
+    assert children["userAttributeAssignments"]["error"]["code"] == "Authorization_RequestDenied"
+    assert children["apiConnectorConfiguration"]["status"] == "error"
+    assert children["apiConnectorConfiguration"]["error"]["httpStatus"] == 405
+    assert records(out, "b2xUserFlows") == [{k: v for k, v in flow("B2X_1_a").items() if k not in children}]
