@@ -145,6 +145,9 @@ def connection_options(func: Any) -> Any:
                      envvar="FLOWAUDIT_AUTH", help="Credential to use. Secrets come from the environment only."),
         click.option("--signin-days", type=click.IntRange(1, 30), default=30, show_default=True,
                      envvar="FLOWAUDIT_SIGNIN_DAYS", help="Sign-in window to collect, in days."),
+        click.option("--whatif-max-calls", type=click.IntRange(min=0), default=400, show_default=True,
+                     envvar="FLOWAUDIT_WHATIF_MAX_CALLS",
+                     help="At most this many Conditional Access What-If calls (paced at 1/s; 0: none)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -153,7 +156,8 @@ def connection_options(func: Any) -> Any:
 
 def _connection(kwargs: dict[str, Any]) -> ConnectionOptions:
     return ConnectionOptions(tenant=kwargs["tenant"], cloud=kwargs["cloud"], graph_url=kwargs["graph_url"],
-                             auth=kwargs["auth"], signin_days=kwargs["signin_days"])
+                             auth=kwargs["auth"], signin_days=kwargs["signin_days"],
+                             whatif_max_calls=kwargs["whatif_max_calls"])
 
 
 @click.group(cls=FlowauditGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -15,3 +15,4 @@ class ConnectionOptions:
     graph_url: str | None = None  # overrides the cloud's Graph root; /v1.0 and /beta are appended
     auth: str = "default"
     signin_days: int = 30  # sign-in window to collect
+    whatif_max_calls: int = 400  # Conditional Access What-If calls at most (0: none)

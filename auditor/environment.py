@@ -23,7 +23,12 @@ READ_DIRECTLY = {
     "FLOWAUDIT_MAX_IN_FLIGHT": "collector: requests in flight at once",
     "FLOWAUDIT_MAX_RETRIES": "collector: retries per throttled request",
     "FLOWAUDIT_BACKOFF_BASE": "collector: back-off in seconds without Retry-After",
-    "FLOWAUDIT_HTTP_TIMEOUT": "collector: seconds per request",
+    "FLOWAUDIT_HTTP_TIMEOUT": "collector: seconds a whole response may take",
+    "FLOWAUDIT_CONNECT_TIMEOUT": "collector: seconds to open a connection",
+    "FLOWAUDIT_READ_TIMEOUT": "collector: seconds of silence allowed while a response arrives",
+    "FLOWAUDIT_MAX_PAGES": "collector: pages per source at most",
+    "FLOWAUDIT_RETRY_AFTER_CAP": "collector: longest Retry-After waited for, in seconds",
+    "FLOWAUDIT_CA_RATE": "collector: Conditional Access budget (policies, named locations, What-If)",
     "FLOWAUDIT_SIGNIN_RATE": "collector: sign-in report budget, REQUESTS/SECONDS",
     "FLOWAUDIT_ACTIVITY_RATE": "collector: signInActivity budget, REQUESTS/SECONDS",
 }

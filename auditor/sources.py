@@ -130,8 +130,9 @@ SOURCES: tuple[Source, ...] = (
            query=(("$select", "id,displayName,groupTypes,membershipRule,membershipRuleProcessingState"),),
            note="one request per group named in a policy's includeGroups/excludeGroups; user members nested "
                 "as transitiveMembers",
+           # The OData cast is an advanced query: $count=true (and the ConsistencyLevel: eventual header).
            children=(Child("transitiveMembers", "/transitiveMembers/microsoft.graph.user?$select=id,userType,"
-                                                "creationType", collection=True),),
+                                                "creationType&$count=true&$top=999", collection=True),),
            record_keys=("id", "groupTypes")),
     Source("conditionalAccessWhatIf", "Conditional Access What-If answers", "v1.0",
            "/identity/conditionalAccess/evaluate", "Policy.Read.All", method="POST",

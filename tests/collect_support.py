@@ -1,10 +1,15 @@
 """Shared helpers for the collection tests: a test token, a tenant served by the Graph double, and
-running the real ``flowaudit collect`` through click's runner."""
+running the real ``flowaudit collect`` (through click's runner, or as the installed console script
+in a subprocess)."""
 
 from __future__ import annotations
 
 import base64
+import gzip
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,15 +33,94 @@ def make_token(tenant_id: str = TENANT_ID, expires_in: int = 3600) -> str:
 
 
 TOKEN = make_token()
-FAST_ENV = {"FLOWAUDIT_BACKOFF_BASE": "0.5", "FLOWAUDIT_SIGNIN_RATE": "100/1", "FLOWAUDIT_ACTIVITY_RATE": "100/1"}
+FAST_ENV = {"FLOWAUDIT_BACKOFF_BASE": "0.5", "FLOWAUDIT_SIGNIN_RATE": "100/1", "FLOWAUDIT_ACTIVITY_RATE": "100/1",
+            "FLOWAUDIT_CA_RATE": "100/1"}
+# Small deadlines and caps so that every fault ends within a few seconds (the defaults are minutes).
+FAULT_ENV = {**FAST_ENV, "FLOWAUDIT_MAX_RETRIES": "1", "FLOWAUDIT_RETRY_AFTER_CAP": "2",
+             "FLOWAUDIT_HTTP_TIMEOUT": "2", "FLOWAUDIT_READ_TIMEOUT": "1", "FLOWAUDIT_CONNECT_TIMEOUT": "2",
+             "FLOWAUDIT_MAX_PAGES": "20"}
 CHILDREN = {"userFlowIdentityProviders": "/userFlowIdentityProviders",
             "userAttributeAssignments": "/userAttributeAssignments",
             "apiConnectorConfiguration": "/apiConnectorConfiguration"}
+MEMBERS = "/transitiveMembers/microsoft.graph.user"
+EVALUATE = "/identity/conditionalAccess/evaluate"
+
+
+# -- v2 shapes (Graph's documented resources) -------------------------------------------------------
+
+def ip_location(location_id: str, cidrs: list[str], *, trusted: bool = False, name: str | None = None
+                ) -> dict[str, Any]:
+    ranges = [{"@odata.type": "#microsoft.graph.iPv6CidrRange" if ":" in c else "#microsoft.graph.iPv4CidrRange",
+               "cidrAddress": c} for c in cidrs]
+    return {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": location_id, "displayName": name or location_id,
+            "modifiedDateTime": "2026-01-01T00:00:00Z", "createdDateTime": "2026-01-01T00:00:00Z",
+            "isTrusted": trusted, "ipRanges": ranges}
+
+
+def country_location(location_id: str, countries: list[str], *, unknown: bool = False) -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.countryNamedLocation", "id": location_id, "displayName": location_id,
+            "modifiedDateTime": "2026-01-01T00:00:00Z", "createdDateTime": "2026-01-01T00:00:00Z",
+            "countriesAndRegions": countries, "includeUnknownCountriesAndRegions": unknown,
+            "countryLookupMethod": "clientIpAddress"}
+
+
+def member(user_id: str, user_type: str = "Guest", creation_type: str | None = "SelfServiceSignUp") -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.user", "id": user_id, "userType": user_type, "creationType": creation_type}
+
+
+def group(group_id: str, members: list[dict[str, Any]] | None = None, *, rule: str | None = None,
+          name: str | None = None) -> dict[str, Any]:
+    """A group as GET /groups/{id}?$select=… returns it, with its user members nested (transitiveMembers)."""
+    return {"id": group_id, "displayName": name or group_id,
+            "groupTypes": ["DynamicMembership"] if rule else [], "membershipRule": rule,
+            "membershipRuleProcessingState": "On" if rule else None, "transitiveMembers": members or []}
+
+
+def cross_tenant_default(*, mfa: bool = False) -> dict[str, Any]:
+    return {"isServiceDefault": not mfa, "inboundTrust": {"isMfaAccepted": mfa, "isCompliantDeviceAccepted": False,
+                                                          "isHybridAzureADJoinedDeviceAccepted": False}}
+
+
+def partner(tenant_id: str, *, mfa: bool = True) -> dict[str, Any]:
+    return {"tenantId": tenant_id, "isServiceProvider": False, "isInMultiTenantOrganization": False,
+            "inboundTrust": {"isMfaAccepted": mfa, "isCompliantDeviceAccepted": False,
+                             "isHybridAzureADJoinedDeviceAccepted": False}}
+
+
+def service_principal(app_id: str, *, required: bool = False, enabled: bool = True) -> dict[str, Any]:
+    return {"id": f"sp-{app_id}", "appId": app_id, "displayName": f"App {app_id[:8]}",
+            "appRoleAssignmentRequired": required, "accountEnabled": enabled}
+
+
+def access_review(review_id: str, query: str = "/users?$filter=(userType eq 'Guest')",
+                  recurrence: str | None = "absoluteMonthly") -> dict[str, Any]:
+    settings: dict[str, Any] = {"autoApplyDecisionsEnabled": True}
+    if recurrence:
+        settings["recurrence"] = {"pattern": {"type": recurrence, "interval": 3},
+                                  "range": {"type": "noEnd", "startDate": "2026-01-01"}}
+    return {"id": review_id, "displayName": review_id, "status": "InProgress",
+            "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope", "query": query,
+                      "queryType": "MicrosoftGraph"}, "settings": settings}
+
+
+def sponsor(sponsor_id: str, name: str = "Sponsor") -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.user", "id": sponsor_id, "displayName": name}
+
+
+V2_DEFAULTS: dict[str, Any] = {
+    "namedLocations": [],
+    "conditionalAccessGroups": [],  # groups the tenant has (only those a policy names are read)
+    "crossTenantAccessPolicy": [cross_tenant_default()],  # the default first, then partners
+    "linkedServicePrincipals": [],  # the tenant's service principals (read by appId)
+    "accessReviewDefinitions": [],
+}
+ALL_DEFAULTS = {**DEFAULT_SOURCES, **V2_DEFAULTS}
 
 
 def serve_tenant(double: GraphDouble, page_size: int | None = None, **overrides: Any) -> dict[str, Any]:
-    """Serve the same tenant graphdata.write_snapshot would build from these overrides; returns the sources."""
-    sources = {**DEFAULT_SOURCES, **overrides}
+    """Serve the same tenant graphdata.write_snapshot would build from these overrides (plus the v2
+    sources); returns the sources. What-If answers nothing applies unless the test says otherwise."""
+    sources = {**ALL_DEFAULTS, **overrides}
     for key, value in sources.items():
         source = BY_KEY[key]
         path = source.path.split("?")[0]
@@ -52,11 +136,30 @@ def serve_tenant(double: GraphDouble, page_size: int | None = None, **overrides:
                         "postFederationSignup@odata.context": f"{double.url}/v1.0/$metadata#x/$entity",
                         **flow["apiConnectorConfiguration"]})
             double.collection(path, flows, page_size=page_size)
+        elif key == "selfServiceSignUpUsers":
+            # sponsors is a navigation property: in the list only with $expand, else per user.
+            double.collection(path, value, page_size=page_size, expandable=("sponsors",))
+            for item in value:
+                double.collection(f"/users/{item['id']}/sponsors", item.get("sponsors", []))
+        elif key == "conditionalAccessGroups":
+            for item in value:
+                double.object(f"/groups/{item['id']}", {k: v for k, v in item.items() if k != "transitiveMembers"})
+                double.collection(f"/groups/{item['id']}{MEMBERS}", item.get("transitiveMembers", []),
+                                  page_size=page_size, advanced=True)
+        elif key == "crossTenantAccessPolicy":
+            double.object(path, value[0])
+            double.collection(path.rsplit("/", 1)[0] + "/partners", value[1:], page_size=page_size)
+        elif key == "linkedServicePrincipals":
+            double.collection(path, value, in_filter="appId")
+        elif key == "accessReviewDefinitions":
+            double.collection(path, value, paging="skip")
         elif source.singleton:
             double.object(path, value[0], api=source.api)
         else:
             double.collection(path, value, page_size=page_size, api=source.api,
                               filter_field="createdDateTime" if key == "signIns" else None)
+    if double.evaluator is None:
+        double.evaluate(lambda body: [])
     return sources
 
 
@@ -68,13 +171,32 @@ def run_collect(out: Path, double: GraphDouble, *args: str, token: str | None = 
                               env=environment)
 
 
+def console_script() -> list[str]:
+    """The installed `flowaudit` entry point of this interpreter's environment (else python -m auditor)."""
+    script = Path(sys.executable).with_name("flowaudit")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "auditor"]
+
+
+def run_cli(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real console script in its own process, with a clean environment (no FLOWAUDIT_* of the caller)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWAUDIT_", "AZURE_"))}
+    environment.update(env or {})
+    return subprocess.run([*console_script(), *args], capture_output=True, text=True, env=environment,
+                          cwd=cwd, timeout=timeout, check=False)
+
+
+def collect_cli(out: Path, double: GraphDouble, *args: str, token: str = TOKEN,
+                env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return run_cli(["collect", "-o", str(out), "--graph-url", double.url, "--auth", "token", *args],
+                   env={**FAULT_ENV, **(env or {}), "FLOWAUDIT_ACCESS_TOKEN": token}, timeout=timeout)
+
+
 def manifest(snapshot: Path) -> dict[str, Any]:
     return json.loads((snapshot / "manifest.json").read_text())
 
 
 def records(snapshot: Path, key: str) -> list[dict[str, Any]]:
-    import gzip
-
     entry = manifest(snapshot)["sources"][key]
     raw = (snapshot / entry["file"]).read_bytes()
     if entry["file"].endswith(".gz"):

@@ -14,7 +14,8 @@ from auditor.engine import AuditOptions, run_audit
 from auditor.result import AuditResult
 from auditor.snapshot import open_snapshot
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# Every file a test reads is inside the repository (tests/data/README.md says where each came from).
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture

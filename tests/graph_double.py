@@ -1,10 +1,23 @@
 """A local stand-in for Microsoft Graph: a stdlib HTTP server on 127.0.0.1 for collection tests and
 the benchmark.
 
-It serves Graph-shaped bodies (dicts or files from ../shared/graph-examples) with absolute
-``@odata.nextLink`` paging, injects faults per path (429 with or without Retry-After, 403, 404, 400,
-any Graph error body), answers JSON ``$batch``, enforces optional throttle budgets, and records every
-request with its Authorization header so tests can check the bearer token went everywhere.
+It serves Graph-shaped bodies (dicts, or the documented examples in tests/data) with absolute
+``@odata.nextLink`` paging, answers JSON ``$batch`` and ``POST /identity/conditionalAccess/evaluate``
+(from a function the test gives), enforces optional throttle budgets, and records every request
+with its Authorization header (for assertions only; nothing is written anywhere).
+
+Faults a test can inject, per path (and optionally per page or only inside ``$batch``):
+
+* Graph errors (401/403/404/400/429/500/503, with or without ``Retry-After``) with Graph's bodies;
+* any JSON value or raw bytes as the body (``value`` a dict, null, missing or scalars; an empty or
+  non-JSON body; ``@odata.nextLink`` an int, null, another host);
+* redirects (301/302/307/308) to any URL; a body that trickles forever; a response that never comes;
+* an endless ``@odata.nextLink`` (the same link again, or a new one every page);
+* ``$batch`` items with a null or string body, a string status, a duplicate or unknown id, or none.
+
+The server is quiet: a client that hangs up mid-answer (which every timeout test provokes) is
+recorded in ``server_errors``, never printed, so nothing reaches the captured output of the CLI
+under test. Each test gets its own server (no state is shared) and stops it.
 """
 
 from __future__ import annotations
@@ -12,32 +25,25 @@ from __future__ import annotations
 import json
 import math
 import re
+import select
+import socket
+import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-EXAMPLES = SHARED / "graph-examples"
-
-ERRORS = {
-    "forbidden": (403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
-    "unlicensed": (403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
-                   "Neither tenant is B2C or tenant doesn't have premium license"),
-    "notFound": (404, "BadRequest", "Resource not found for the segment 'events'."),
-    "badRequest": (400, "BadRequest", "Invalid request."),
-    "ssuDisabled": (400, "BadRequest", "The feature self service sign up is not enabled for the tenant."),
-    "server": (500, "InternalServerError", "Something went wrong."),
-    "throttled": (429, "TooManyRequests", "Too many requests."),
-}
+DATA = Path(__file__).resolve().parent / "data"
+EXAMPLES = DATA  # the documented Graph bodies (tests/data/README.md)
 
 
 def example(name: str) -> Any:
-    """A body from shared/graph-examples (verbatim Microsoft docs examples)."""
+    """A body from tests/data (verbatim Microsoft docs examples)."""
     return json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
 
 
@@ -45,6 +51,28 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message,
                       "innerError": {"date": "2026-11-01T06:00:00", "request-id": "00000000-0000-0000-0000-000000000001",
                                      "client-request-id": "00000000-0000-0000-0000-000000000001"}}}
+
+
+def _documented(name: str) -> tuple[str, str]:
+    error = example(name)["error"]
+    return error["code"], error["message"]
+
+
+ERRORS = {
+    "forbidden": (403, *_documented("error-403-authorization-requestdenied.json")),
+    "unlicensed": (403, *_documented("error-403-nonpremium-tenant-observed.json")),
+    "premium": (403, "AadPremiumLicenseRequired",
+                "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."),
+    "notFound": (404, "BadRequest", "Resource not found for the segment 'events'."),
+    "resourceNotFound": (404, *_documented("error-404-resource-not-found-observed.json")),
+    "badRequest": (400, "BadRequest", "Invalid request."),
+    "ssuDisabled": (400, "BadRequest", "The feature self service sign up is not enabled for the tenant."),
+    "server": (500, "InternalServerError", "Something went wrong."),
+    "unavailable": (503, "ServiceUnavailable", "The service is temporarily unavailable."),
+    "throttled": (429, "TooManyRequests", "Too many requests."),
+    "unauthorized": (401, "InvalidAuthenticationToken", "Access token is empty or invalid."),
+}
+_UNSET: Any = object()
 
 
 @dataclass
@@ -56,24 +84,60 @@ class Recorded:
     retry_attempt: str | None
     batch_item: bool = False  # an inner request of a $batch
     at: float = field(default_factory=time.monotonic)
+    body: Any = None  # the JSON payload of a POST
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names, Authorization left out
 
 
 @dataclass
 class Fault:
     status: int
-    body: dict[str, Any]
+    body: Any  # any JSON value
     headers: dict[str, str]
     times: int | None  # None: always
     page: int | None  # only on this page index (0-based); None: any request to the path
     batch_only: bool = False
+    raw: bytes | None = None  # exact bytes instead of JSON (an empty or non-JSON body)
+    behaviour: str = "answer"  # "answer", "trickle" (headers, then a byte now and then, forever), "stall"
+
+
+@dataclass
+class BatchFault:
+    """How the $batch answer for requests to a path is spoiled."""
+
+    body: Any = _UNSET
+    status: Any = _UNSET
+    duplicate: bool = False
+    foreign_id: str | None = None
+    drop: bool = False
 
 
 @dataclass
 class Route:
-    kind: str  # "collection" or "object"
+    kind: str  # "collection", "object" or "endless"
     data: Any  # list of pages (collection) or the object
     filter_field: str | None = None
     select_gate: tuple[str, Fault] | None = None  # ($select field, fault returned when it is asked for)
+    query_gates: list[tuple[tuple[str, ...], Fault]] = field(default_factory=list)
+    paging: str = "nextLink"  # or "skip": $top/$skip, never a nextLink (access review definitions)
+    in_filter: str | None = None  # field of `$filter=<field> in ('a','b')` (at most 15 values, as Graph)
+    expandable: tuple[str, ...] = ()  # navigation properties returned only when $expand names them
+    honour_expand: bool = True
+    advanced: bool = False  # needs ConsistencyLevel: eventual and $count=true (an OData cast)
+    mode: str = ""  # endless: "loop" or "changing"
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a trickling handler must not hold up stop()
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], double: GraphDouble) -> None:
+        self.double = double
+        super().__init__(("127.0.0.1", 0), handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr by default: under CliRunner that is the CLI's
+        # captured stderr. A client hanging up is what timeout tests do; keep it for inspection.
+        self.double.server_errors.append(sys.exc_info()[1])
 
 
 class GraphDouble:
@@ -82,13 +146,19 @@ class GraphDouble:
         self.latency = latency
         self.routes: dict[str, Route] = {}
         self.faults: dict[str, list[Fault]] = {}
+        self.batch_faults: dict[str, list[BatchFault]] = {}
+        self.batch_override: Callable[[dict[str, Any]], Any] | None = None
+        self.evaluator: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
         self.limits: list[tuple[str, int, float, bool, deque[float]]] = []
         self.requests: list[Recorded] = []
+        self.server_errors: list[BaseException | None] = []
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         double = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = 30  # an idle keep-alive connection does not hold a thread for ever
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -99,9 +169,9 @@ class GraphDouble:
             def do_POST(self) -> None:
                 double._handle(self, "POST")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = _QuietServer(Handler, self)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     # -- lifecycle ------------------------------------------------------------------------------
     @property
@@ -113,29 +183,47 @@ class GraphDouble:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # trickling and stalled handlers end
         self._server.shutdown()
         self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> GraphDouble:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
     def reset(self) -> None:
         with self._lock:
             self.routes.clear()
             self.faults.clear()
+            self.batch_faults.clear()
+            self.batch_override = None
+            self.evaluator = None
             self.limits.clear()
             self.requests.clear()
 
     # -- configuration --------------------------------------------------------------------------
     def collection(self, path: str, items: list[dict[str, Any]] | None = None, *, page_size: int | None = None,
                    pages: list[list[dict[str, Any]]] | None = None, filter_field: str | None = None,
-                   api: str = "v1.0") -> None:
+                   api: str = "v1.0", paging: str = "nextLink", in_filter: str | None = None,
+                   expandable: tuple[str, ...] = (), honour_expand: bool = True, advanced: bool = False) -> None:
         """Serve a collection at /{api}{path}, in pages linked by absolute @odata.nextLink."""
         if pages is None:
             items = items or []
             size = page_size or max(1, len(items))
             pages = [items[i:i + size] for i in range(0, len(items), size)] or [[]]
-        self.routes[f"/{api}{path}"] = Route("collection", pages, filter_field)
+        self.routes[f"/{api}{path}"] = Route("collection", pages, filter_field, paging=paging, in_filter=in_filter,
+                                             expandable=expandable, honour_expand=honour_expand, advanced=advanced)
 
     def object(self, path: str, body: dict[str, Any], *, api: str = "v1.0") -> None:
         self.routes[f"/{api}{path}"] = Route("object", body)
+
+    def endless(self, path: str, item: dict[str, Any], *, mode: str = "changing", api: str = "v1.0") -> None:
+        """Every page (one copy of ``item``) links to another: the same link again ("loop") or a new one
+        for ever ("changing")."""
+        self.routes[f"/{api}{path}"] = Route("endless", item, mode=mode)
 
     def fail(self, path: str, kind: str | None = None, *, status: int | None = None, code: str = "",
              message: str = "", api: str = "v1.0", times: int | None = None, page: int | None = None,
@@ -145,21 +233,60 @@ class GraphDouble:
             status, code, message = ERRORS[kind]
         assert status is not None
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
-        self.faults.setdefault(f"/{api}{path}", []).append(
-            Fault(status, error_body(code, message), headers, times, page, batch_only))
+        self._add_fault(path, api, Fault(status, error_body(code, message), headers, times, page, batch_only))
+
+    def respond(self, path: str, body: Any = None, *, raw: bytes | None = None, status: int = 200,
+                headers: dict[str, str] | None = None, api: str = "v1.0", times: int | None = None,
+                page: int | None = None, batch_only: bool = False) -> None:
+        """Answer requests to the path with exactly this JSON value (or these bytes)."""
+        self._add_fault(path, api, Fault(status, body, dict(headers or {}), times, page, batch_only, raw=raw))
+
+    def redirect(self, path: str, location: str, *, status: int = 302, api: str = "v1.0",
+                 page: int | None = None, times: int | None = None) -> None:
+        self._add_fault(path, api, Fault(status, None, {"Location": location}, times, page, raw=b""))
+
+    def trickle(self, path: str, *, api: str = "v1.0", page: int | None = None) -> None:
+        """Send a 200 with a large Content-Length, then one byte every 50 ms, never completing."""
+        self._add_fault(path, api, Fault(200, None, {}, None, page, behaviour="trickle"))
+
+    def stall(self, path: str, *, api: str = "v1.0", page: int | None = None) -> None:
+        """Read the request and never answer."""
+        self._add_fault(path, api, Fault(200, None, {}, None, page, behaviour="stall"))
+
+    def spoil_batch(self, path: str, *, api: str = "v1.0", body: Any = _UNSET, status: Any = _UNSET,
+                    duplicate: bool = False, foreign_id: str | None = None, drop: bool = False) -> None:
+        """Spoil the $batch answer item for inner requests to the path."""
+        self.batch_faults.setdefault(f"/{api}{path}", []).append(
+            BatchFault(body=body, status=status, duplicate=duplicate, foreign_id=foreign_id, drop=drop))
 
     def gate_select(self, path: str, field_name: str, kind: str, api: str = "v1.0") -> None:
         """Fail requests to the path that $select the field (e.g. signInActivity without a licence)."""
         status, code, message = ERRORS[kind]
         self.routes[f"/{api}{path}"].select_gate = (field_name, Fault(status, error_body(code, message), {}, None, None))
 
+    def gate_query(self, path: str, parts: tuple[str, ...], kind: str, api: str = "v1.0") -> None:
+        """Fail requests to the path whose (decoded) query contains every one of ``parts``."""
+        status, code, message = ERRORS[kind]
+        self.routes[f"/{api}{path}"].query_gates.append((parts, Fault(status, error_body(code, message), {}, None, None)))
+
+    def evaluate(self, answer: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        """Answer POST /v1.0/identity/conditionalAccess/evaluate with answer(request body) as `value`."""
+        self.evaluator = answer
+
     def limit(self, path_prefix: str, requests: int, seconds: float, *, retry_after: bool = True) -> None:
         """Enforce a throttle budget: beyond it answer 429 (with Retry-After unless retry_after=False)."""
         self.limits.append((path_prefix, requests, seconds, retry_after, deque()))
 
+    def _add_fault(self, path: str, api: str, fault: Fault) -> None:
+        self.faults.setdefault(f"/{api}{path}", []).append(fault)
+
     # -- inspection -----------------------------------------------------------------------------
     def hits(self, path: str, api: str = "v1.0") -> list[Recorded]:
         return [r for r in self.requests if r.path == f"/{api}{path}"]
+
+    def evaluations(self) -> list[dict[str, Any]]:
+        """The What-If request bodies received, in order."""
+        return [r.body for r in self.hits("/identity/conditionalAccess/evaluate") if r.method == "POST"]
 
     # -- serving --------------------------------------------------------------------------------
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
@@ -167,25 +294,57 @@ class GraphDouble:
         path = re.sub(r"/{2,}", "/", unquote(parts.path))
         length = int(handler.headers.get("Content-Length") or 0)
         payload = handler.rfile.read(length) if length else b""
+        try:
+            parsed = json.loads(payload) if payload else None
+        except ValueError:
+            parsed = None
+        headers = {k.lower(): v for k, v in handler.headers.items() if k.lower() != "authorization"}
         with self._lock:
             self.requests.append(Recorded(method, path, parts.query, handler.headers.get("Authorization"),
-                                          handler.headers.get("Retry-Attempt")))
+                                          handler.headers.get("Retry-Attempt"), body=parsed, headers=headers))
         if self.latency:
             time.sleep(self.latency)
+        fault: Fault | None = None
         if handler.headers.get("Authorization") != f"Bearer {self.token}":
-            status, headers, body = 401, {}, error_body("InvalidAuthenticationToken", "Access token is empty or invalid.")
+            status, out_headers, body = 401, {}, error_body(*ERRORS["unauthorized"][1:])
         elif method == "POST" and path.endswith("/$batch"):
-            status, headers, body = self._batch(path, payload)
+            status, out_headers, body = self._batch(path, parsed)
         else:
-            status, headers, body = self._dispatch(path, parts.query)
-        data = json.dumps(body).encode("utf-8")
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data)
+            status, out_headers, body, fault = self._dispatch(path, parts.query, headers, method=method, payload=parsed)
+        if fault is not None and fault.behaviour != "answer":
+            self._misbehave(handler, fault)
+            return
+        data = fault.raw if fault is not None and fault.raw is not None else json.dumps(body).encode("utf-8")
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            for name, value in out_headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(data)
+        except OSError:  # the client hung up
+            handler.close_connection = True
+
+    def _misbehave(self, handler: BaseHTTPRequestHandler, fault: Fault) -> None:
+        handler.close_connection = True
+        try:
+            if fault.behaviour == "trickle":
+                handler.send_response(200)
+                handler.send_header("Content-Type", "application/json")
+                handler.send_header("Content-Length", "10000000")
+                handler.end_headers()
+                handler.wfile.write(b'{"value": [')
+                handler.wfile.flush()
+            while not self._stopping.is_set():
+                readable, _, _ = select.select([handler.connection], [], [], 0.05)
+                if readable and not handler.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT):  # client gone
+                    return
+                if fault.behaviour == "trickle":
+                    handler.wfile.write(b" ")
+                    handler.wfile.flush()
+        except OSError:
+            return
 
     def _throttle(self, path: str) -> tuple[int, dict[str, str], Any] | None:
         now = time.monotonic()
@@ -216,52 +375,106 @@ class GraphDouble:
                 return fault
         return None
 
-    def _dispatch(self, path: str, raw_query: str, in_batch: bool = False) -> tuple[int, dict[str, str], Any]:
+    def _dispatch(self, path: str, raw_query: str, headers: dict[str, str], in_batch: bool = False,
+                  method: str = "GET", payload: Any = None) -> tuple[int, dict[str, str], Any, Fault | None]:
         params = {k: v[0] for k, v in parse_qs(raw_query, keep_blank_values=True).items()}
         page = int(params.get("$skiptoken", "0") or 0)
         throttled = self._throttle(path)
         if throttled:
-            return throttled
+            return (*throttled, None)
         fault = self._fault(path, page, in_batch)
         if fault:
-            return fault.status, dict(fault.headers), fault.body
+            return fault.status, dict(fault.headers), fault.body, fault
+        context = f"{self.url}/{path.split('/')[1]}/$metadata#{path}"
+        if method == "POST":
+            if path == "/v1.0/identity/conditionalAccess/evaluate" and self.evaluator is not None:
+                context = f"{self.url}/v1.0/$metadata#Collection(microsoft.graph.whatIfAnalysisResult)"
+                return 200, {}, {"@odata.context": context, "value": self.evaluator(payload)}, None
+            status, code, message = ERRORS["notFound"]
+            return status, {}, error_body(code, "Resource not found."), None
         route = self.routes.get(path)
         if route is None:
             status, code, message = ERRORS["notFound"]
-            return status, {}, error_body(code, f"Resource not found for the segment '{path.rsplit('/', 1)[-1]}'.")
+            return status, {}, error_body(code, f"Resource not found for the segment '{path.rsplit('/', 1)[-1]}'."), None
+        decoded = unquote(raw_query)
         if route.select_gate and route.select_gate[0] in params.get("$select", ""):
             gate = route.select_gate[1]
-            return gate.status, {}, gate.body
+            return gate.status, {}, gate.body, None
+        for parts, gate in route.query_gates:
+            if all(part in decoded for part in parts):
+                return gate.status, {}, gate.body, None
+        if route.advanced and (headers.get("consistencylevel") != "eventual" or params.get("$count") != "true"):
+            return 400, {}, error_body("Request_UnsupportedQuery",
+                                       "The requested OData cast needs ConsistencyLevel: eventual and $count=true."), None
         if route.kind == "object":
-            return 200, {}, {"@odata.context": f"{self.url}/{path.split('/')[1]}/$metadata#{path}", **route.data}
+            return 200, {}, {"@odata.context": context, **route.data}, None
+        if route.kind == "endless":
+            token = page if route.mode == "loop" and page else page + 1
+            body = {"@odata.context": context, "value": [{**route.data, "id": f"{route.data.get('id')}-{page}"}],
+                    "@odata.nextLink": f"{self.url}{path}?$skiptoken={token}"}
+            return 200, {}, body, None
         pages = route.data
         if route.filter_field:
             pages = [[i for i in p if _matches(i, route.filter_field, params.get("$filter", ""))] for p in pages]
-        body: dict[str, Any] = {"@odata.context": f"{self.url}/{path.split('/')[1]}/$metadata#{path}",
-                                "value": pages[page] if page < len(pages) else []}
+        if route.in_filter:
+            wanted = _in_values(route.in_filter, params.get("$filter", ""))
+            if wanted is None or len(wanted) > 15:
+                return 400, {}, error_body("Request_UnsupportedQuery",
+                                           "Too many values in the 'in' clause (at most 15)."), None
+            pages = [[i for i in p if str(i.get(route.in_filter, "")).casefold() in wanted] for p in pages]
+        if route.expandable:
+            expand = params.get("$expand", "") if route.honour_expand else ""
+            # An expanded navigation property is always there ([] when empty); otherwise never.
+            pages = [[{**{k: [] for k in route.expandable if k in expand},
+                       **{k: v for k, v in i.items() if k not in route.expandable or k in expand}} for i in p]
+                     for p in pages]
+        if route.paging == "skip":
+            items = [i for p in pages for i in p]
+            top, skip = int(params.get("$top", "100")), int(params.get("$skip", "0"))
+            return 200, {}, {"@odata.context": context, "value": items[skip:skip + top]}, None
+        body = {"@odata.context": context, "value": pages[page] if page < len(pages) else []}
         if page + 1 < len(pages):
             rest = "&".join(f"{quote(k, safe='$')}={quote(v, safe='')}" for k, v in params.items()
                             if k != "$skiptoken")
             body["@odata.nextLink"] = f"{self.url}{path}?{rest + '&' if rest else ''}$skiptoken={page + 1}"
-        return 200, {}, body
+        return 200, {}, body, None
 
-    def _batch(self, path: str, payload: bytes) -> tuple[int, dict[str, str], Any]:
+    def _batch(self, path: str, payload: Any) -> tuple[int, dict[str, str], Any]:
         version = path.split("/")[1]
         try:
-            requests = json.loads(payload)["requests"]
-        except (ValueError, KeyError, TypeError):
+            requests = payload["requests"]
+        except (KeyError, TypeError):
             return 400, {}, error_body("BadRequest", "Invalid batch payload.")
         if len(requests) > 20:
             return 400, {}, error_body("BadRequest", "Too many requests in the batch (max 20).")
+        if self.batch_override is not None:
+            return 200, {}, self.batch_override(payload)
         responses = []
         for item in requests:
             inner = urlsplit(item["url"])
             inner_path = re.sub(r"/{2,}", "/", f"/{version}/{unquote(inner.path).lstrip('/')}")
+            headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
             with self._lock:
-                self.requests.append(Recorded(item.get("method", "GET"), inner_path, inner.query, None, None, True))
-            status, headers, body = self._dispatch(inner_path, inner.query, in_batch=True)
-            responses.append({"id": item["id"], "status": status,
-                              "headers": {"Content-Type": "application/json", **headers}, "body": body})
+                self.requests.append(Recorded(item.get("method", "GET"), inner_path, inner.query, None, None, True,
+                                              headers=headers))
+            status, out_headers, body, fault = self._dispatch(inner_path, inner.query, headers, in_batch=True)
+            if fault is not None and fault.raw is not None:
+                body = fault.raw.decode("utf-8", "replace")
+            answer: dict[str, Any] = {"id": item["id"], "status": status,
+                                      "headers": {"Content-Type": "application/json", **out_headers}, "body": body}
+            spoilers = self.batch_faults.get(inner_path, [])
+            for spoil in spoilers:
+                if spoil.body is not _UNSET:
+                    answer["body"] = spoil.body
+                if spoil.status is not _UNSET:
+                    answer["status"] = spoil.status
+                if spoil.foreign_id is not None:
+                    answer["id"] = spoil.foreign_id
+            if any(s.drop for s in spoilers):
+                continue
+            responses.append(answer)
+            if any(s.duplicate for s in spoilers):
+                responses.append(dict(answer))
         return 200, {}, {"responses": responses}
 
 
@@ -274,3 +487,11 @@ def _matches(item: dict[str, Any], field_name: str, expression: str) -> bool:
         if op == "le" and not value <= bound:
             return False
     return True
+
+
+def _in_values(field_name: str, expression: str) -> set[str] | None:
+    """The casefolded values of `<field> in ('a','b')`, or None when the filter is not that."""
+    match = re.fullmatch(rf"\s*{re.escape(field_name)} in \((.*)\)\s*", expression)
+    if not match:
+        return None
+    return {v.casefold() for v in re.findall(r"'((?:[^']|'')*)'", match.group(1))}

@@ -31,7 +31,7 @@ from auditor.snapshot import open_snapshot
 SCRIPT = "<script>document.title='pwned'</script>"
 IMG = "<img src=x onerror=\"document.title='pwned'\">"
 SECRETS = ("PlantedSecret123", "PlantedCode456")
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def hostile_tenant(dest: Path, *, server: str = "http://127.0.0.1:9", guests: int = 6,

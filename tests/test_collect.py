@@ -12,6 +12,7 @@ from collect_support import TOKEN, make_token, manifest, records, run_collect, s
 from graph_double import GraphDouble
 from graphdata import (
     assignment,
+    attribute,
     ca_policy,
     connector,
     flow,
@@ -27,17 +28,11 @@ from auditor.snapshot import open_snapshot
 FLOW_PATH = "/identity/b2xUserFlows"
 
 
-@pytest.fixture(scope="module")
-def double() -> Iterator[GraphDouble]:
-    server = GraphDouble(TOKEN).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def graph(double: GraphDouble) -> GraphDouble:
-    double.reset()
-    return double
+def graph() -> Iterator[GraphDouble]:
+    """A Graph double of this test's own: nothing is shared between tests, and it is stopped after."""
+    with GraphDouble(TOKEN) as server:
+        yield server
 
 
 def _recent(minutes_ago: int = 60) -> str:
@@ -151,7 +146,8 @@ def test_unlicensed_sign_in_activity_falls_back_to_users_without_it(graph: Graph
 
 def test_paging_follows_empty_pages_and_keeps_pages_before_a_failure(graph: GraphDouble, tmp_path: Path) -> None:
     serve_tenant(graph, conditionalAccessPolicies=[ca_policy(f"p{i}") for i in range(4)], page_size=2)
-    graph.collection("/identity/userFlowAttributes", pages=[[{"id": "city"}], [], [{"id": "extension_abc_Tier"}]])
+    graph.collection("/identity/userFlowAttributes", pages=[[attribute("city", custom=False)], [],
+                                                            [attribute("extension_abc_Tier")]])
     graph.fail("/identity/conditionalAccess/policies", "server", page=1)
     out = tmp_path / "snap"
     assert run_collect(out, graph).exit_code == 0
@@ -291,7 +287,7 @@ def test_zip_output(graph: GraphDouble, tmp_path: Path) -> None:
     assert result.exit_code == 0 and result.stderr == ""
     snapshot = open_snapshot(out)
     assert snapshot.status("authorizationPolicy") == "ok"
-    assert json.loads(json.dumps(snapshot.first_record("authorizationPolicy")))["allowInvitesFrom"] == "everyone"
+    assert json.loads(json.dumps(snapshot.first_record("authorizationPolicy")))["allowInvitesFrom"] == "adminsAndGuestInviters"
 
 
 def test_live_audit_collects_then_audits(graph: GraphDouble, tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import SHARED
+from conftest import DATA
 from graphdata import ca_policy, flow, strength
 
 from auditor.checks._coverage import UNKNOWN_APPS, PolicyView
@@ -82,7 +82,7 @@ def test_strength_is_harmless_only_with_mfa_as_an_or_alternative():
 
 
 def test_real_graph_policy_excluding_guests_does_not_cover_them():
-    raw = json.loads((SHARED / "graph-examples" / "conditional-access-policy-get.json").read_text())
+    raw = json.loads((DATA / "conditional-access-policy-get.json").read_text())
     real = PolicyView.of(ConditionalAccessPolicy.model_validate({**raw, "state": "enabled"}))
     assert not real.covers_guests  # excludeUsers carries "GuestsOrExternalUsers"
     assert not real.covers(APP_A)

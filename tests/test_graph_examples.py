@@ -1,4 +1,4 @@
-"""Audit Microsoft's documented response bodies (shared/graph-examples) verbatim.
+"""Audit Microsoft's documented response bodies (tests/data, copied from the docs) verbatim.
 
 These are the shapes a tenant we have never seen will send, quirks included (PascalCase enums,
 `@odata.type` without `#`, old provider shape, duplicate keys). Every rule must reach a real
@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import SHARED
+from conftest import DATA
 from graphdata import ca_policy, write_snapshot
 
 from auditor.engine import run_audit
 from auditor.snapshot import open_snapshot
 
-EXAMPLES = SHARED / "graph-examples"
+EXAMPLES = DATA
 
 
 def _values(name: str) -> list[dict]:

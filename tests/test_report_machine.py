@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from jsonschema.validators import validator_for
-from report_support import SECRETS, SHARED, audit, hostile_tenant, with_waivers
+from report_support import DATA, SECRETS, audit, hostile_tenant, with_waivers
 
 from auditor._format.junit import JunitFormat
 from auditor._format.output import write_outputs
@@ -31,7 +31,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory):
 
 def test_sarif_validates_against_the_official_schema(outputs):
     result, out = outputs
-    schema = json.loads((SHARED / "schemas" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
     sarif = json.loads((out / "results.sarif").read_text(encoding="utf-8"))
     validator = validator_for(schema)(schema)  # the schema declares draft-04
     errors = sorted(validator.iter_errors(sarif), key=str)

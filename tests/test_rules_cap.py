@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import SHARED
+from conftest import DATA
 from graphdata import applied_policy, ca_policy, flow, listener, sign_in, strength, user
 
 APP_A = "3dfff01b-0afb-4a07-967f-d1ccbd81102a"
@@ -260,7 +260,7 @@ def test_fallback_cap001_and_cap003_still_evaluated(audit_rule):
 
 
 def test_cap002_on_real_listener_shape_names_the_uncovered_app(audit_rule):
-    body = json.loads((SHARED / "graph-examples" / "onsignupstart-list-expand-userflow-beta.json").read_text())
+    body = json.loads((DATA / "onsignupstart-list-expand-userflow-beta.json").read_text())
     # The documented example links B2X_1_Partner to two applications through two listeners.
     outcome, findings = audit_rule("CAP002", b2xUserFlows=[OTP_FLOW], userFlowApplications=body["value"],
                                    conditionalAccessPolicies=[ca_policy("mfa-a", include_apps=[APP_A])])

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import SHARED
+from conftest import DATA
 from graphdata import TENANT_ID, applied_policy, ca_policy, sign_in, user
 
 GUEST_1 = "7c1f5a2e-9b8d-4e3f-a6c1-2b3d4e5f6a7b"
@@ -101,7 +101,7 @@ def test_sig003_passes_when_ca_applied(audit_rule):
 
 
 def test_sig_rules_read_the_real_beta_sign_in_shape(audit_rule):
-    body = json.loads((SHARED / "graph-examples" / "signins-list-beta.json").read_text())
+    body = json.loads((DATA / "signins-list-beta.json").read_text())
     record = body["value"][0]  # singleFactorAuthentication, conditionalAccessStatus notApplied, failed
     as_guest = {**record, "userId": GUEST_1, "status": {**record["status"], "errorCode": 0}}
     sign_ins = [record, as_guest]  # the original belongs to a member and failed: never counted

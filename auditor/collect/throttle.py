@@ -17,12 +17,14 @@ class WindowLimiter:
     """
 
     # Graph counts arrivals, we count departures: keep a little slack so network jitter never
-    # squeezes six requests into Graph's ten seconds.
+    # squeezes six requests into Graph's ten seconds (2%), nor two into Conditional Access's one
+    # second (the absolute part: 2% of a second is less than the jitter of a loaded machine).
     MARGIN = 0.02
+    SLACK = 0.1
 
     def __init__(self, rate: Rate) -> None:
         self.rate = rate
-        self._window = rate.seconds * (1 + self.MARGIN)
+        self._window = rate.seconds * (1 + self.MARGIN) + (self.SLACK if rate.seconds else 0.0)
         self._starts: deque[float] = deque()
         self._lock = asyncio.Lock()
 

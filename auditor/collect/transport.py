@@ -1,24 +1,51 @@
 """The HTTP path to Graph: msgraph-core's client factory with Graph's default middleware (retry,
 redirect, headers) and kiota's azure-identity authentication provider, returning raw JSON.
 
-Responses are never parsed into SDK models (they lose data and are slow, see sdk-probe.md); the
-adapter's ``send_primitive_async(..., "bytes")`` gives the body as Graph sent it.
+Responses are never parsed into SDK models (they lose data and are slow, see sdk-probe.md): each
+request carries kiota's ``NativeResponseHandler``, so the adapter hands back the HTTP response and
+this module checks status, headers and body itself. Graph's error bodies are read as JSON too.
+
+What a server answers is not trusted to end a collection (docs/auth-setup.md, "Tuning"):
+
+* the innermost transport (below kiota's retry and redirect handlers, so it sees every attempt)
+  refuses to send anything to a host other than the Graph root, refuses a redirect whose
+  ``Location`` leaves that host (kiota's RedirectHandler would follow it, only dropping the
+  Authorization header, and the data from the other host would be taken as Graph's), reads each
+  response whole within a deadline (a body that trickles forever is cut off), and caps
+  ``Retry-After``;
+* a 2xx answer must be a non-empty JSON object.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from auditor.collect.endpoints import LOOPBACK_HOSTS, GraphEndpoint
-from auditor.collect.settings import Settings
+from auditor.collect.settings import KIOTA_MAX_DELAY, Settings
 from auditor.collect.throttle import WindowLimiter, backoff_seconds
 
 RETRY_STATUSES = {429, 503, 504}
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 UNREACHABLE = "Unreachable"
+# A single Graph page is a few MB (1,000 sign-ins ≈ 1.7 MB); anything near this is not Graph.
+MAX_BODY_BYTES = 256 * 1024 * 1024
+# Header on which the guard passes the Retry-After it refused to honour up to _send.
+_CAPPED_HEADER = "x-flowaudit-retry-after"
+
+# Codes of errors that say the data cannot be trusted (not merely that Graph failed): a source that
+# meets one ends in ``error`` even after pages were read (docs/auth-setup.md, "What collect records").
+UNTRUSTED_CODES = frozenset({
+    "InvalidJson", "EmptyBody", "NotAnObject", "MalformedPage", "MalformedObject", "MalformedBatch",
+    "InvalidNextLink", "PagingLoop", "PageCap", "ForeignHost", "ForeignRedirect", "InvalidRedirect",
+    "ResponseTooLarge",
+})
 
 
 @dataclass
@@ -39,6 +66,11 @@ class GraphError(Exception):
         """No source can succeed after this: the token was rejected, or Graph cannot be reached."""
         return self.status == 401 or self.code == UNREACHABLE
 
+    @property
+    def untrusted(self) -> bool:
+        """The answer was not what Graph returns (malformed, looping, off-host): keep nothing as ``ok``."""
+        return self.code in UNTRUSTED_CODES
+
     def as_manifest_error(self) -> dict[str, Any]:
         return {"httpStatus": self.status, "code": self.code, "message": self.message}
 
@@ -46,25 +78,137 @@ class GraphError(Exception):
     def from_body(cls, status: int | None, body: Any, headers: dict[str, str] | None = None) -> GraphError:
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict):
-            return cls(status, error.get("code") or None, str(error.get("message") or ""), headers)
+            code = error.get("code")
+            message = error.get("message")
+            return cls(status, str(code) if code else None, str(message) if message else f"HTTP {status}", headers)
         return cls(status, None, f"HTTP {status}", headers)
 
 
-class _BackoffHintTransport(httpx.AsyncBaseTransport):
-    """Innermost transport: gives throttled responses that carry no Retry-After (Conditional Access
-    sends none) a Retry-After from our back-off schedule, so kiota's RetryHandler, which honours
-    Retry-After exactly, waits our configurable interval instead of its fixed ~3-4 s base."""
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), None when absent/unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        from datetime import datetime, timezone
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, base: float) -> None:
+        now = datetime.now(moment.tzinfo or timezone.utc)
+        seconds = (moment - now).total_seconds()
+    if math.isnan(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def describe_cap(asked: float, cap: float) -> str:
+    return (f"Graph asked to retry after {asked:g} s, longer than the {cap:g} s flowaudit waits "
+            "(FLOWAUDIT_RETRY_AFTER_CAP); not retried")
+
+
+def _pacing_option(limiter: WindowLimiter) -> Any:
+    """A kiota request option carrying the request's limiter down to the transport (for retries)."""
+    from kiota_abstractions.request_option import RequestOption
+
+    class Pacing(RequestOption):
+        def __init__(self) -> None:
+            self.limiter = limiter
+
+        @staticmethod
+        def get_key() -> str:
+            return PACING_KEY
+
+    return Pacing()
+
+
+PACING_KEY = "flowaudit.pacing"
+_REQUEST_OPTIONS = "kiota_request_options"  # where kiota's adapter puts request options on the httpx request
+
+
+class _Refused(Exception):
+    """Raised inside the transport stack; :meth:`GraphTransport._send` turns it into its GraphError."""
+
+    def __init__(self, error: GraphError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _GuardTransport(httpx.AsyncBaseTransport):
+    """Innermost transport: one place that sees every HTTP attempt, retries and redirects included."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, endpoint: GraphEndpoint, settings: Settings) -> None:
         self._inner = inner
-        self._base = base
+        self._endpoint = endpoint
+        self._settings = settings
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._endpoint.same_origin(str(request.url)):
+            # kiota follows redirects itself; never let a request (token or not) leave the Graph host.
+            raise _Refused(GraphError(None, "ForeignHost",
+                                      f"refusing a request to another host ({_origin(request.url)})"))
+        if "Retry-Attempt" in request.headers:
+            # kiota's RetryHandler resends on its own; a paced bucket (sign-ins, Conditional Access)
+            # must count the resend too, or it lands on the next paced request and draws another 429.
+            pacing = (request.extensions.get(_REQUEST_OPTIONS) or {}).get(PACING_KEY)
+            if pacing is not None:
+                await pacing.limiter.acquire()
+        deadline = self._settings.timeout
+        try:
+            return await asyncio.wait_for(self._exchange(request), deadline)
+        except asyncio.TimeoutError:
+            raise _Refused(GraphError(None, "Timeout", f"no complete response within {deadline:g} s "
+                                                       "(FLOWAUDIT_HTTP_TIMEOUT)")) from None
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
-        if response.status_code in RETRY_STATUSES and "retry-after" not in response.headers:
+        try:
+            status = response.status_code
+            if status in REDIRECT_STATUSES and "location" in response.headers:
+                self._check_redirect(request, status, response.headers["location"])
+            body = bytearray()
+            async for chunk in response.aiter_raw():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise _Refused(GraphError(status, "ResponseTooLarge",
+                                              f"response larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB"))
+        finally:
+            await response.aclose()
+        # The body was read raw (still content-encoded); httpx decodes it again from the headers.
+        answer = httpx.Response(status, headers=response.headers, content=bytes(body), request=request,
+                                extensions={k: v for k, v in response.extensions.items() if k == "http_version"})
+        if status in RETRY_STATUSES:
+            self._pace(request, answer)
+        return answer
+
+    def _check_redirect(self, request: httpx.Request, status: int, location: str) -> None:
+        try:
+            target = request.url.join(location)
+        except (httpx.InvalidURL, ValueError, TypeError):
+            raise _Refused(GraphError(status, "InvalidRedirect", "Graph answered a redirect with an unreadable "
+                                                                 "Location")) from None
+        if not self._endpoint.same_origin(str(target)):
+            raise _Refused(GraphError(status, "ForeignRedirect",
+                                      f"Graph answered {status} with a redirect to {_origin(target)}; "
+                                      f"flowaudit follows no redirect off {self._endpoint.origin}"))
+
+    def _pace(self, request: httpx.Request, response: httpx.Response) -> None:
+        """Retry-After as kiota's RetryHandler should see it.
+
+        Without one (Conditional Access sends none) it gets our back-off schedule instead of kiota's
+        fixed ~3-4 s base; beyond our cap it is raised to kiota's no-retry threshold, so the 429
+        comes back at once (the asked value travels on a private header for the message).
+        """
+        asked = retry_after_seconds(response.headers.get("retry-after"))
+        if asked is None:
             attempt = int(request.headers.get("Retry-Attempt", "0") or 0)
-            response.headers["Retry-After"] = str(backoff_seconds(attempt, self._base))
-        return response
+            response.headers["Retry-After"] = str(backoff_seconds(attempt, self._settings.backoff_base))
+        elif asked > self._settings.retry_after_cap:
+            response.headers[_CAPPED_HEADER] = f"{asked:g}"
+            response.headers["Retry-After"] = str(int(KIOTA_MAX_DELAY))
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -74,8 +218,6 @@ class GraphTransport:
     """Authenticated raw-JSON GET/POST against one Graph endpoint, with bounded concurrency."""
 
     def __init__(self, endpoint: GraphEndpoint, credential: Any, settings: Settings) -> None:
-        import asyncio
-
         from kiota_abstractions.api_client_builder import register_default_deserializer
         from kiota_authentication_azure.azure_identity_authentication_provider import (
             AzureIdentityAuthenticationProvider,
@@ -90,9 +232,13 @@ class GraphTransport:
         self.requests = 0
         loopback = endpoint.host in LOOPBACK_HOSTS
         client = httpx.AsyncClient(
-            transport=_BackoffHintTransport(httpx.AsyncHTTPTransport(retries=1), settings.backoff_base),
-            timeout=httpx.Timeout(settings.timeout, connect=10.0),
+            transport=_GuardTransport(httpx.AsyncHTTPTransport(retries=1), endpoint, settings),
+            # connect: to open a connection; read: silence allowed between bytes (the guard bounds
+            # the whole response); pool: waiting for a free connection (our semaphore keeps it short).
+            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout,
+                                  pool=settings.timeout),
             limits=httpx.Limits(max_connections=settings.max_in_flight),
+            follow_redirects=False,  # kiota's RedirectHandler decides, and the guard vets its target
             trust_env=not loopback,  # proxies from the environment, but never for a local double
         )
         retry = RetryHandlerOption(delay=0, max_retries=settings.max_retries)
@@ -101,7 +247,6 @@ class GraphTransport:
         # kiota's provider with an explicit allow-list: the token is only ever attached for this host.
         auth = AzureIdentityAuthenticationProvider(credential, scopes=[endpoint.scope],
                                                    allowed_hosts=[endpoint.host])
-        # Only Graph's error bodies are parsed by the SDK (into ODataError); data stays raw bytes.
         register_default_deserializer(JsonParseNodeFactory)
         self._adapter = GraphRequestAdapter(auth, client=http)
         self._adapter.base_url = endpoint.url("v1.0", "")  # no trailing slash (sdk-probe §3b)
@@ -111,22 +256,25 @@ class GraphTransport:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def get(self, url: str, limiter: WindowLimiter | None = None) -> dict[str, Any]:
+    async def get(self, url: str, limiter: WindowLimiter | None = None,
+                  headers: dict[str, str] | None = None) -> dict[str, Any]:
         from kiota_abstractions.method import Method
 
-        return await self._send(Method.GET, url, None, limiter)
+        return await self._send(Method.GET, url, None, limiter, headers)
 
-    async def post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def post(self, url: str, body: dict[str, Any], limiter: WindowLimiter | None = None) -> dict[str, Any]:
         from kiota_abstractions.method import Method
 
-        return await self._send(Method.POST, url, json.dumps(body).encode("utf-8"), None)
+        return await self._send(Method.POST, url, json.dumps(body).encode("utf-8"), limiter, None)
 
-    async def _send(self, method: Any, url: str, content: bytes | None,
-                    limiter: WindowLimiter | None) -> dict[str, Any]:
-        from kiota_abstractions.api_error import APIError
+    async def _send(self, method: Any, url: str, content: bytes | None, limiter: WindowLimiter | None,
+                    headers: dict[str, str] | None) -> dict[str, Any]:
+        from azure.core.exceptions import ClientAuthenticationError
+        from kiota_abstractions.native_response_handler import NativeResponseHandler
         from kiota_abstractions.request_information import RequestInformation
-        from kiota_authentication_azure._exceptions import HTTPError as KiotaHTTPError
-        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+        from kiota_authentication_azure._exceptions import HTTPError as KiotaAuthError
+        from kiota_http._exceptions import KiotaHTTPXError
+        from kiota_http.middleware.options import ResponseHandlerOption
 
         if not self.endpoint.same_origin(url):
             raise GraphError(None, "ForeignHost", f"refusing to follow a link to another host ({_origin(url)})")
@@ -134,42 +282,66 @@ class GraphTransport:
         info.http_method = method
         info.url = url
         info.headers.try_add("Accept", "application/json")
+        for name, value in (headers or {}).items():
+            info.headers.try_add(name, value)
         if content is not None:
             info.set_stream_content(content, "application/json")
+        info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
         if limiter is not None:  # pace before taking a slot, so waiting never blocks other sources
+            info.add_request_options([_pacing_option(limiter)])
             await limiter.acquire()
         async with self._in_flight:
             self.requests += 1
             try:
-                raw = await self._adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
-            except APIError as exc:
-                raise _api_error(exc) from None
+                response: httpx.Response = await self._adapter.send_primitive_async(info, "bytes", None)
+            except _Refused as refused:
+                raise refused.error from None
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise GraphError(None, UNREACHABLE, f"{type(exc).__name__}: {exc}"[:300]) from None
-            except (httpx.HTTPError, KiotaHTTPError) as exc:
+            except httpx.TimeoutException as exc:
+                raise GraphError(None, "Timeout", f"{type(exc).__name__}: no data for "
+                                                  f"{self.settings.read_timeout:g} s (FLOWAUDIT_READ_TIMEOUT)") from None
+            except ClientAuthenticationError as exc:
+                raise GraphError(401, "TokenUnavailable", f"could not get a token: {exc}"[:300]) from None
+            except (httpx.HTTPError, KiotaHTTPXError, KiotaAuthError) as exc:
                 raise GraphError(None, "TransportError", f"{type(exc).__name__}: {exc}"[:300]) from None
-        if not raw:
-            return {}
+        return self._body(response)
+
+    def _body(self, response: httpx.Response) -> dict[str, Any]:
+        status = response.status_code
+        raw = response.content
+        if 200 <= status < 300:
+            if not raw.strip():
+                raise GraphError(status, "EmptyBody", "Graph answered with an empty body")
+            try:
+                body = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+                raise GraphError(status, "InvalidJson", f"Graph returned a body that is not JSON: {exc}"[:300]) from None
+            if not isinstance(body, dict):
+                raise GraphError(status, "NotAnObject", f"Graph returned JSON that is not an object "
+                                                        f"({type(body).__name__})")
+            return body
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        if 300 <= status < 400:
+            raise GraphError(status, "UnexpectedRedirect", f"Graph answered {status}, a redirect that was not "
+                                                           "followed")
         try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise GraphError(200, "InvalidJson", f"Graph returned a body that is not JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise GraphError(200, "InvalidJson", "Graph returned JSON that is not an object")
-        return body
+            parsed: Any = json.loads(raw) if raw else None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            parsed = None
+        error = GraphError.from_body(status, parsed, headers)
+        capped = headers.get(_CAPPED_HEADER)
+        if capped is not None:
+            error.message = f"{error.message} ({describe_cap(float(capped), self.settings.retry_after_cap)})"
+        elif status in RETRY_STATUSES:
+            error.message = f"{error.message} (still throttled after {self.settings.max_retries} retries)"
+        raise error
 
 
-def _origin(url: str) -> str:
-    parts = httpx.URL(url)
-    return f"{parts.scheme}://{parts.host}"
-
-
-def _api_error(exc: Any) -> GraphError:
-    status = getattr(exc, "response_status_code", None)
-    error = getattr(exc, "error", None)
-    code = getattr(error, "code", None) if error is not None else None
-    message = getattr(error, "message", None) if error is not None else None
-    if not message:
-        message = getattr(exc, "message", None) or f"HTTP {status}"
-    headers = getattr(exc, "response_headers", None)
-    return GraphError(status, code or None, str(message), dict(headers) if headers else None)
+def _origin(url: str | httpx.URL) -> str:
+    try:
+        parts = httpx.URL(str(url))
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return "an unreadable URL"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}"

@@ -159,4 +159,4 @@ def _collect_live(request: AuditRequest, target: Path) -> Path:
     from auditor.collect import collect  # imports msgraph/azure: only on the live path
 
     return collect(request.connection, Path(target), signin_days=request.connection.signin_days,
-                   quiet=request.quiet)
+                   quiet=request.quiet, whatif_max_calls=request.connection.whatif_max_calls)

@@ -11,4 +11,5 @@ def run_collect_command(request: CollectRequest) -> Path:
     from auditor.collect import collect  # imports msgraph/azure: only when collecting
 
     return collect(request.connection, request.output, signin_days=request.connection.signin_days,
-                   quiet=request.quiet, previous=request.previous)
+                   quiet=request.quiet, previous=request.previous,
+                   whatif_max_calls=request.connection.whatif_max_calls)
