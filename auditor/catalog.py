@@ -7,7 +7,7 @@ arrive (the rule's own default, a config file, the command line).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -149,7 +149,7 @@ class Catalog:
         names = list(self.families)
         return names.index(family) if family in names else len(names)
 
-    def check_ids(self, ids: set[str] | list[str], label: str) -> None:
+    def check_ids(self, ids: Iterable[str], label: str) -> None:
         unknown = sorted(set(ids) - set(self.ids))
         if unknown:
             raise InputError(f"{label}: unknown rule id(s) {', '.join(unknown)} (see 'flowaudit rules list')")

@@ -118,7 +118,7 @@ class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is now: while the progress display runs, rich redirects it so
     log lines print above the bars instead of through them."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -310,7 +310,7 @@ def config_show(ctx: click.Context, command_name: str, as_json: bool, args: tupl
 @verbosity_option
 @connection_options
 @click.pass_context
-def collect(ctx: click.Context, **kwargs: Any) -> int:
+def collect(ctx: click.Context, /, **kwargs: Any) -> int:
     """Pull tenant configuration and sign-ins from Microsoft Graph into a snapshot."""
     from auditor.commands.collect import run_collect_command
     from auditor.requests import CollectRequest

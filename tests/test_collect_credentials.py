@@ -102,3 +102,23 @@ def test_throttle_settings_from_environment() -> None:
     assert Settings.from_env({}).signin_rate == Rate(5, 10.0)  # Graph's documented budget by default
     with pytest.raises(InputError, match="FLOWAUDIT_SIGNIN_RATE"):
         Settings.from_env({"FLOWAUDIT_SIGNIN_RATE": "fast"})
+
+
+def test_default_credential_asks_for_a_token_of_the_audited_tenant() -> None:
+    # One workload/managed identity auditing many tenants: --tenant must select the token's tenant,
+    # not whatever AZURE_TENANT_ID says (portfolio runs and the container recipes rely on this).
+    from auditor.collect.credentials import CachingCredential
+
+    asked: list[dict[str, object]] = []
+
+    class Inner:
+        def get_token(self, *scopes: str, **kwargs: object) -> object:
+            asked.append(kwargs)
+            from azure.core.credentials import AccessToken
+
+            return AccessToken("t", 4102444800)
+
+    CachingCredential(Inner(), "7c3a9f0e-5b1d-4e8a-9f21-3d6b8e0c4a11").get_token("https://graph.microsoft.com/.default")
+    CachingCredential(Inner()).get_token("https://graph.microsoft.com/.default")
+    assert asked[0]["tenant_id"] == "7c3a9f0e-5b1d-4e8a-9f21-3d6b8e0c4a11"
+    assert "tenant_id" not in asked[1]

@@ -390,7 +390,7 @@ def frameworks_view(result: AuditResult) -> list[FrameworkView]:
     for framework in sorted(mapped):
         rows = [ControlRow(text(control), _control_status([r.status for r in rules]), rules)
                 for control, rules in sorted(mapped[framework].items(), key=lambda kv: _control_key(kv[0]))]
-        counts = dict.fromkeys(OUTCOMES, 0)
+        counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
         for row in rows:
             counts[row.status] += 1
         views.append(FrameworkView(text(framework), rows, counts))

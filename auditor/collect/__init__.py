@@ -221,7 +221,7 @@ def _write(dest: Path, outcomes: dict[str, Any], *, tenant_id: str, cloud: str, 
 
 def _print_table(outcomes: dict[str, Any]) -> None:
     from auditor.collect.progress import render_table
-    rows = []
+    rows: list[tuple[str, str, int | None, bool, str]] = []
     for key in COLLECTED_KEYS:
         o = outcomes.get(key)
         if o is None:

@@ -58,8 +58,9 @@ class CachingCredential:
 
     REFRESH_MARGIN = 300  # seconds before expiry
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, tenant_id: str | None = None) -> None:
         self._inner = inner
+        self._tenant_id = tenant_id  # ask for a token of this tenant (one identity auditing many tenants)
         self._lock = threading.Lock()
         self._cached: Any = None
 
@@ -67,6 +68,9 @@ class CachingCredential:
                   enable_cae: bool = False, **kwargs: Any) -> Any:
         with self._lock:
             if claims or self._cached is None or self._cached.expires_on - self.REFRESH_MARGIN < time.time():
+                tenant = tenant_id or self._tenant_id
+                if tenant:
+                    kwargs["tenant_id"] = tenant
                 self._cached = self._inner.get_token(*scopes, claims=claims, **kwargs)
             return self._cached
 
@@ -94,10 +98,12 @@ def _env(name: str) -> str | None:
     return value or None
 
 
-def _require(mode: str, names: dict[str, str | None]) -> None:
+def _require(mode: str, names: dict[str, str | None]) -> list[str]:
+    """The values, in order; exit 2 naming every one that is not set."""
     missing = [name for name, value in names.items() if not value]
     if missing:
         raise InputError(f"--auth {mode}: set {', '.join(missing)} in the environment")
+    return [value for value in names.values() if value]
 
 
 def _device_code_prompt(verification_uri: str, user_code: str, expires_on: Any) -> None:
@@ -121,12 +127,15 @@ def build_credential(connection: ConnectionOptions, endpoint: GraphEndpoint) -> 
     tenant = connection.tenant or _env("AZURE_TENANT_ID")
     client_id = _env("AZURE_CLIENT_ID")
     if mode == "default":
-        credential: Any = identity.DefaultAzureCredential(authority=authority)
+        # --tenant selects the tenant of the token (DefaultAzureCredential otherwise takes AZURE_TENANT_ID's):
+        # one workload identity or managed identity can audit every tenant that consented to its app.
+        credential: Any = identity.DefaultAzureCredential(
+            authority=authority, additionally_allowed_tenants=["*"] if connection.tenant else [])
         choice = ("DefaultAzureCredential (environment, workload identity, managed identity, Azure CLI)",
                   "set AZURE_CLIENT_ID/AZURE_TENANT_ID with AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH, "
                   "or run 'az login', or choose another --auth")
     elif mode == "cli":
-        credential = identity.AzureCliCredential(tenant_id=connection.tenant)
+        credential = identity.AzureCliCredential(tenant_id=connection.tenant or "")
         choice = ("Azure CLI credential", "run 'az login' (with --tenant for the audited tenant)")
     elif mode == "device-code":
         kwargs: dict[str, Any] = {"authority": authority, "tenant_id": tenant or "organizations",
@@ -144,20 +153,20 @@ def build_credential(connection: ConnectionOptions, endpoint: GraphEndpoint) -> 
         choice = ("interactive browser sign-in", "sign in in the browser window; it needs a desktop session")
     elif mode == "client-secret":
         secret = _env("AZURE_CLIENT_SECRET")
-        _require(mode, {"AZURE_CLIENT_ID": client_id, "AZURE_TENANT_ID (or --tenant)": tenant,
-                        "AZURE_CLIENT_SECRET": secret})
-        credential = identity.ClientSecretCredential(tenant, client_id, secret, authority=authority)
+        tenant_id, app_id, secret_value = _require(mode, {"AZURE_TENANT_ID (or --tenant)": tenant,
+                                                          "AZURE_CLIENT_ID": client_id, "AZURE_CLIENT_SECRET": secret})
+        credential = identity.ClientSecretCredential(tenant_id, app_id, secret_value, authority=authority)
         choice = (f"client secret of app {client_id}",
                   "check AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET (not expired)")
     elif mode == "certificate":
         cert_path = _env("AZURE_CLIENT_CERTIFICATE_PATH")
-        _require(mode, {"AZURE_CLIENT_ID": client_id, "AZURE_TENANT_ID (or --tenant)": tenant,
-                        "AZURE_CLIENT_CERTIFICATE_PATH": cert_path})
-        assert cert_path is not None
-        if not os.path.isfile(cert_path):
-            raise InputError(f"AZURE_CLIENT_CERTIFICATE_PATH: {cert_path}: no such file")
+        tenant_id, app_id, cert_file = _require(mode, {"AZURE_TENANT_ID (or --tenant)": tenant,
+                                                       "AZURE_CLIENT_ID": client_id,
+                                                       "AZURE_CLIENT_CERTIFICATE_PATH": cert_path})
+        if not os.path.isfile(cert_file):
+            raise InputError(f"AZURE_CLIENT_CERTIFICATE_PATH: {cert_file}: no such file")
         credential = identity.CertificateCredential(
-            tenant, client_id, certificate_path=cert_path, authority=authority,
+            tenant_id, app_id, certificate_path=cert_file, authority=authority,
             password=_env("AZURE_CLIENT_CERTIFICATE_PASSWORD"))
         choice = (f"client certificate of app {client_id}",
                   "check AZURE_CLIENT_CERTIFICATE_PATH (PEM or PFX with private key) and that the certificate "
@@ -169,7 +178,8 @@ def build_credential(connection: ConnectionOptions, endpoint: GraphEndpoint) -> 
                   "run on an Azure host with a managed identity; set AZURE_CLIENT_ID for a user-assigned one")
     else:
         raise InputError(f"--auth: unknown mode {mode!r}")
-    return CredentialChoice(CachingCredential(credential), choice[0], choice[1])
+    per_tenant = connection.tenant if mode in ("default", "managed-identity") else None
+    return CredentialChoice(CachingCredential(credential, per_tenant), choice[0], choice[1])
 
 
 def acquire_token(choice: CredentialChoice, endpoint: GraphEndpoint) -> dict[str, Any]:

@@ -423,6 +423,7 @@ class Fetcher:
             if error is not None:
                 failed[group_id] = error
                 continue
+            assert group is not None  # an error was recorded otherwise
             outcome.records.append({**_without_annotations(group), members.name: results[f"m{index}"]})
             self.progress.advance(key, 1)
         if policies.partial:

@@ -70,7 +70,7 @@ class Settings:
                 raise InputError(f"{name}: expected a number, got {raw!r}") from None
             if value < 0:
                 raise InputError(f"{name}: must not be negative, got {raw!r}")
-            return value
+            return float(value)
 
         def positive(name: str, default: float) -> float:
             value = number(name, default)

@@ -224,7 +224,7 @@ class GraphTransport:
         )
         from kiota_http.middleware.options import RetryHandlerOption
         from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
-        from msgraph import GraphRequestAdapter
+        from msgraph.graph_request_adapter import GraphRequestAdapter
         from msgraph_core import GraphClientFactory
 
         self.endpoint = endpoint
