@@ -7,13 +7,25 @@ from pathlib import Path
 import click
 
 from auditor._format.output import write_outputs
+from auditor.errors import InputError, UsageError
 from auditor.result import load_result
 
 
-def run_report_command(result_path: Path, formats: list[str], output_dir: Path, quiet: bool = False) -> int:
+def run_report_command(result_path: Path, formats: list[str], output_dir: Path, quiet: bool = False,
+                       plan_path: Path | None = None) -> int:
     result = load_result(result_path)  # InputError naming the file when it is not a valid result
+    plan = None
+    if plan_path is not None:
+        from auditor.plan.model import load_plan
+
+        if not {"html", "pdf"} & set(formats):
+            raise UsageError("--plan adds a \"Change plan\" appendix to html and pdf: ask for one of them")
+        plan = load_plan(plan_path)
+        if plan.tenantId.casefold() != result.tenantId.casefold():
+            raise InputError(f"{plan_path}: the plan is for tenant {plan.tenantId}, the result for {result.tenantId}")
     # re-rendering adds files to the output set; it never removes the others (result.json may be its input)
-    written = write_outputs(result, formats, output_dir, replace_set=False)
+    written = write_outputs(result, formats, output_dir, replace_set=False, plan=plan,
+                            plan_dir=plan_path.parent if plan_path else None)
     if not quiet:
         for path in written:
             click.echo(str(path))
