@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from auditor.model.graph import odata_type
-from auditor.plan.inputs import NOT_FOUND, Resolver, display, display_url, is_placeholder, pointer_get
+from auditor.plan.inputs import (
+    NOT_FOUND,
+    Resolver,
+    display,
+    display_url,
+    is_placeholder,
+    pointer_get,
+    resolve_path,
+)
 from auditor.plan.model import (
     STEP_TOKEN,
     Change,
@@ -45,11 +53,13 @@ from auditor.plan.model import (
     to_json,
 )
 from auditor.redact import redact_url
+from auditor.sources import SOURCES
 from auditor.timefmt import iso_utc
 
 Send = Callable[[str, str, Any], Awaitable[tuple[int, Any]]]
 Status = Literal["applied", "refused", "failed", "skipped"]
 MAX_PAGES = 200  # a precondition read of a collection never pages forever
+COLLECTIONS = tuple(s for s in SOURCES if not s.singleton and "{" not in s.path)
 
 
 class Fatal(Exception):
@@ -175,8 +185,31 @@ class Executor:
             body = {**more, "value": body["value"] + list(more.get("value") or [])}
             if "@odata.nextLink" not in more:
                 body.pop("@odata.nextLink", None)
+        if status in (404, 405):
+            status, body = await self._item_from_collection(change, step, url, status, body)
         cache[url] = (status, body)
         return status, body
+
+    async def _item_from_collection(self, change: Change, step: Step, url: str, status: int,
+                                    body: Any) -> tuple[int, Any]:
+        """An item GET that failed: look for the item in its collection before calling it gone.
+
+        Graph serves every item the plan reads by id; a proxy or test server may serve only the
+        collections flowaudit collects, so a 404 there is confirmed against the collection."""
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(url)
+        parent, _, ident = parts.path.rpartition("/")
+        if not ident or not any(parent.endswith(f"/{s.api}{s.path}") for s in COLLECTIONS):
+            return status, body
+        listing = f"{parts.scheme}://{parts.netloc}{parent}"
+        list_status, listed = await self._read(change, step, listing, {})
+        items = listed.get("value") if isinstance(listed, dict) else None
+        if not 200 <= list_status < 300 or not isinstance(items, list):
+            return status, body
+        wanted = unquote(ident).casefold()
+        found = next((i for i in items if isinstance(i, dict) and str(i.get("id", "")).casefold() == wanted), None)
+        return (200, found) if found is not None else (status, body)
 
     # -- preconditions ----------------------------------------------------------------------
     def judge(self, check: Check, status: int, body: Any, resolver: Resolver) -> str | None:
@@ -342,7 +375,11 @@ class Executor:
                         original = next((n for n in change.needs if n.name == name), None)
                         if original is not None and name not in inputs:
                             needs.append(original)
-                            inputs[name] = change.inputs.get(name)
+                            value = change.inputs.get(name)
+                            if original.kind == "pkcs12File" and isinstance(value, str):
+                                # rollback.json lives elsewhere: keep the file it names findable
+                                value = str(resolve_path(value, self.base_dir).resolve())
+                            inputs[name] = value
                 steps.append(frozen.model_copy(update={"when": None}))
         if not steps:
             return None
