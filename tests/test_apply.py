@@ -255,9 +255,24 @@ def test_upload_client_certificate_reads_the_password_from_the_named_variable(tm
         text = written.read_text(encoding="utf-8")
         assert PFX_PASSWORD not in text and upload.body["pkcs12Value"][:40] not in text
     assert "<secret from $CONNECTOR_PFX_PASSWORD>" in (tmp_path / "apply-log.jsonl").read_text(encoding="utf-8")
+    [undo] = load(tmp_path / "rollback.json")["changes"]
+    assert not undo["automatic"] and undo["inputs"]["previousPkcs12Path"] is None  # the old key is not ours to have
+    assert Path(undo["inputs"]["pkcs12Path"]).is_absolute()  # the redo still finds the file from anywhere
     certificates = double.current("/identity/apiConnectors/conn-cert")["authenticationConfiguration"]["certificateList"]
     assert [c["isActive"] for c in certificates] == [False, True]
     assert findings_by_rule(audit_again(tmp_path, double, "after"))["CON003"] == 0
+
+
+def test_an_unused_connector_that_a_flow_calls_by_now_is_not_deleted(tmp_path: Path, double: GraphDouble):
+    idle = connector("conn-idle", name="Old webhook")
+    _mail_tenant(double, apiConnectors=[idle])
+    collect_and_plan(tmp_path, double, "--rules", "CON006")
+    wiring = double.current("/identity/b2xUserFlows/B2X_1_Partners/apiConnectorConfiguration")
+    wiring["postAttributeCollection"] = idle  # attached since the snapshot
+    proc = apply(tmp_path, double)
+    assert proc.returncode == 1 and "CON006  refused" in proc.stdout
+    assert "user flow B2X_1_Partners does not call it at postAttributeCollection" in proc.stdout
+    assert double.writes() == [] and double.current("/identity/apiConnectors/conn-idle") is not None
 
 
 # --- inputs that pick or supply a value ----------------------------------------------------------
