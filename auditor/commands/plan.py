@@ -133,6 +133,11 @@ def run_apply_command(request: ApplyRequest) -> int:
         click.echo(render_dry_run(plan, base_dir), nl=False)
         return 0
     ready = _ready(plan, base_dir)
+    if not ready:
+        # nothing would be sent: no sign-in, no log, no rollback plan
+        click.echo(f"nothing to apply: none of the {len(plan.changes)} change(s) is ready "
+                   "(see `flowaudit plan show`)", err=True)
+        return 0
     _secrets_present(ready, base_dir, label)
     if request.cloud_given and request.connection.cloud != plan.cloud:
         raise InputError(f"--cloud {request.connection.cloud}: the plan is for cloud {plan.cloud}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from auditor import __version__
 from auditor.catalog import load_catalog
-from auditor.errors import InputError
+from auditor.errors import InputError, UsageError
 from auditor.model.tenant import Tenant
 from auditor.plan.model import (
     Change,
@@ -76,9 +76,12 @@ def _check_pair(result: AuditResult, snapshot: Snapshot, result_path: Path, snap
 def build_plan(result: AuditResult, snapshot: Snapshot, *, result_path: Path, snapshot_path: Path,
                rules: Collection[str] | None = None) -> Plan:
     _check_pair(result, snapshot, result_path, snapshot_path)
-    if rules is not None:
-        load_catalog().check_ids(set(rules), "--rules")
     remedies = load_remedies()
+    if rules is not None:
+        # a rule of the result (the catalog) or one a remedy exists for (its rule may be newer)
+        unknown = sorted(set(rules) - set(load_catalog().ids) - set(remedies))
+        if unknown:
+            raise UsageError(f"--rules: unknown rule id(s) {', '.join(unknown)} (see 'flowaudit rules list')")
     root = graph_root(snapshot.manifest.cloud)
     ctx = RemedyContext(snapshot=snapshot, tenant=Tenant(snapshot), result=result, root=root)
     findings = sorted((f for f in result.open_findings() if rules is None or f.ruleId in rules), key=finding_sort_key)
