@@ -289,6 +289,8 @@ class Executor:
                 if left:
                     self._remember(change, left, resolver, partial=True)
                 return self._done(outcome)
+            if step.request.method == "POST" and not (isinstance(answer, dict) and answer.get("id")):
+                answer = await self._created(change, step, url, body) or answer
             resolver.outputs[step.id] = answer if answer is not None else {}
             applied.append(step)
         self._remember(change, applied, resolver)
@@ -302,6 +304,17 @@ class Executor:
         reason = f"change {change.id} was applied and defines no rollback"
         self.without_rollback.extend(NotPlanned(fingerprint=f.fingerprint, ruleId=f.ruleId, resource=f.resource,
                                                 reason=reason) for f in change.findings)
+
+    async def _created(self, change: Change, step: Step, url: str, body: Any) -> Any:
+        """Graph answers a create with the new object; a server that answers without it must not leave
+        the rollback unable to name what it created: find it in the collection by its name."""
+        name = body.get("displayName") if isinstance(body, dict) else None
+        if not isinstance(name, str):
+            return None
+        status, listed = await self._read(change, step, url, {})
+        items = listed.get("value") if 200 <= status < 300 and isinstance(listed, dict) else None
+        matches = [i for i in items or [] if isinstance(i, dict) and i.get("displayName") == name and i.get("id")]
+        return matches[-1] if len(matches) == 1 else None
 
     def _done(self, outcome: Outcome) -> Outcome:
         self.outcomes.append(outcome)
