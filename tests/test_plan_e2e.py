@@ -18,7 +18,17 @@ from typing import Any
 import pytest
 from collect_support import TOKEN
 from graph_double import GraphDouble
-from plan_support import PFX_PASSWORD, TOKEN_ENV, changes_of, edit_plan, live, load, make_pfx, run, serve_sample
+from plan_support import (
+    PFX_PASSWORD,
+    TOKEN_ENV,
+    changes_of,
+    edit_plan,
+    live,
+    load,
+    make_pfx,
+    run,
+    serve_sample,
+)
 
 AUTOMATIC = {"SSU002", "IDP001", "CAP002", "CON006", "GST001", "GUE001", "GUE002", "GUE003"}
 REPORT_ONLY_BY_DESIGN = {"CAP002"}

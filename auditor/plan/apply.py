@@ -396,9 +396,9 @@ class Executor:
                 steps.append(frozen.model_copy(update={"when": None}))
         if not steps:
             return None
-        summary = f"Undo {change.id}: {change.summary}"
+        summary = f"Undo {change.id}, which did: {change.summary}"
         if partial:
-            summary = f"Finish undoing {change.id} (its rollback did not complete): {change.summary}"
+            summary = f"Finish undoing {change.id} (its rollback did not complete), which did: {change.summary}"
         return Change(id=f"R{change.id}", ruleId=change.ruleId, findings=change.findings, summary=summary,
                       automatic=all(inputs.get(n.name) is not None for n in needs), needs=needs,
                       inputs=inputs, steps=steps, note=" ".join(notes) or None)

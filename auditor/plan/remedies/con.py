@@ -95,8 +95,7 @@ def delete_unused_connector(ctx: RemedyContext, finding: Finding) -> list[Draft]
         body["authenticationConfiguration"] = {"@odata.type": BASIC, "username": config.get("username"),
                                                "password": {"$env": "basicPasswordEnv"}}
     else:
-        needs.extend(_certificate_needs(what="the connector's client certificate (write-only: Graph never "
-                                             "returned its private key)"))
+        needs.extend(_certificate_needs(what="the connector's client certificate"))
         body["authenticationConfiguration"] = {"@odata.type": PKCS12, **_pkcs12_body("pkcs12Path",
                                                                                      "pkcs12PasswordEnv")}
     collection = ctx.url("apiConnectors")
