@@ -418,7 +418,7 @@ def test_plan_sample_paths_and_snapshot_options(tmp_path: Path):
     assert neither.returncode == 2 and "--snapshot" in neither.stderr
 
 
-def test_flows_snapshot_without_secret_free_url_still_plans(tmp_path: Path):
+def test_one_change_fixes_con002_and_con005_on_one_connector(tmp_path: Path):
     # A connector flagged CON002 whose URL also carries a key: one change fixes both findings.
     bad = connector("conn-1", name="Both", url="http://api.contoso.example/hook?code=abc123")
     snapshot = write_snapshot(tmp_path / "snap", apiConnectors=[bad],
