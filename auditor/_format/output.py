@@ -27,6 +27,7 @@ from auditor.errors import InputError, OutputError, UsageError
 if TYPE_CHECKING:
     from auditor._format.interface import Formatter
     from auditor.progress import AuditProgress
+    from auditor.plan.model import Plan
     from auditor.result import AuditResult
 
 RUN_MANIFEST = ".flowaudit-outputs.json"
@@ -131,7 +132,8 @@ def publish(directory: Path, files: list[tuple[str, bytes]], *, replace_set: boo
 
 
 def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *,
-                  replace_set: bool = True, progress: AuditProgress | None = None) -> list[Path]:
+                  replace_set: bool = True, progress: AuditProgress | None = None, plan: Plan | None = None,
+                  plan_dir: Path | None = None) -> list[Path]:
     """Render each format, write them as one set, then run each format's post-write hook.
 
     A format that cannot render here (PDF without Pango) does not stop the others: they are
@@ -145,6 +147,7 @@ def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *
         formatter = get_formatter(name)
         if progress is not None:
             progress.render_started(name)
+        formatter.plan, formatter.plan_dir = plan, plan_dir
         try:
             rendered.append((formatter, formatter.format(result)))
         except InputError as exc:

@@ -29,6 +29,8 @@ def inactive_guests(ctx: CheckContext) -> list[Hit]:
     hits = []
     undated = 0
     for user in users:
+        if user.accountEnabled is False:
+            continue  # a disabled account cannot sign in: it is what this rule asks for, not a finding
         # A null (or absent) signInActivity, or only 0001-01-01 sentinels, means never signed in.
         last = user.signInActivity.latest() if user.signInActivity else None
         reference = last or user.createdDateTime
