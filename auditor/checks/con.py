@@ -22,10 +22,26 @@ def _connectors(ctx: CheckContext) -> list[ApiConnector]:
     return connectors
 
 
+def _unknown_auth(connectors: list[ApiConnector]) -> str | None:
+    """Graph may return a null authenticationConfiguration: how such a connector authenticates is
+    unknown, so a rule about basic or certificate authentication cannot pass over it."""
+    unknown = [c.id for c in connectors if c.authenticationConfiguration is None]
+    if not unknown:
+        return None
+    return (f"API connector(s) {', '.join(unknown)} returned a null authenticationConfiguration: how they "
+            "authenticate is unknown")
+
+
 def _certificate_connectors(ctx: CheckContext) -> list[ApiConnector]:
-    connectors = [c for c in _connectors(ctx) if c.auth_kind == "certificate"]
+    every = _connectors(ctx)
+    connectors = [c for c in every if c.auth_kind == "certificate"]
+    unknown = _unknown_auth(every)
     if not connectors:
+        if unknown:
+            raise NotEvaluated(unknown)
         raise NotApplicable("no API connector uses certificate authentication")
+    if unknown:
+        ctx.gap(unknown)
     return connectors
 
 
@@ -62,7 +78,11 @@ def _cert_evidence(cert: Certificate) -> dict[str, object]:
 @check("CON001")
 def basic_authentication(ctx: CheckContext) -> list[Hit]:
     hits = []
-    for connector in _connectors(ctx):
+    connectors = _connectors(ctx)
+    unknown = _unknown_auth(connectors)
+    if unknown:
+        ctx.gap(unknown)
+    for connector in connectors:
         if connector.auth_kind == "basic":
             config = connector.authenticationConfiguration
             # Never the password: Graph returns "******", and it has no place in a report anyway.
@@ -154,7 +174,12 @@ def certificate_expires_soon(ctx: CheckContext) -> list[Hit]:
 @check("CON005")
 def secret_in_url(ctx: CheckContext) -> list[Hit]:
     hits = []
-    for connector in _connectors(ctx):
+    connectors = _connectors(ctx)
+    unknown = [c.id for c in connectors if c.targetUrl is None]
+    if unknown:
+        ctx.gap(f"API connector(s) {', '.join(unknown)} returned a null targetUrl: whether it carries a secret "
+                "is unknown")
+    for connector in connectors:
         names = secret_params(connector.targetUrl)
         if names:
             hits.append(Hit(
