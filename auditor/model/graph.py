@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -60,8 +61,16 @@ GraphDateTime = Annotated[datetime, BeforeValidator(_parse_moment)]
 ActivityDateTime = Annotated[datetime, BeforeValidator(lambda v: _parse_moment(v, sentinel=True))]
 # pkcs12CertificateInformation's notBefore/notAfter: Int64 seconds since 1970 (RFC 7519 NumericDate).
 UnixSeconds = Annotated[StrictInt, Field(ge=0, le=_MAX_UNIX)]
+def _non_empty(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
 # Graph never returns an empty identifier; an empty one would make a link or a finding unnamed.
-Id = Annotated[StrictStr, Field(min_length=1)]
+# (A Python check, not Field(min_length=1): pydantic's length check refuses text with a lone
+# surrogate, which Graph data may carry and flowaudit must keep.)
+Id = Annotated[StrictStr, AfterValidator(_non_empty)]
 
 
 def fold(value: Any) -> str:

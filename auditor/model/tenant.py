@@ -117,8 +117,38 @@ class Tenant:
         returns (each names its file, line and field) and a record count that disagrees with the
         manifest (naming the file and both numbers). The engine turns them into data gaps of the rules
         that read the source, so none of those rules can pass."""
+        if not self.is_ok(key):
+            return []  # its rules are already not evaluated (or not applicable) for its status
+        if key not in self._damage:
+            # Read the source now, so a rule's outcome never depends on whether another rule happened
+            # to read it first (the read is cached: rules that need the data pay nothing more).
+            self._load(key)
         damage = self._damage.get(key)
         return damage.messages() if damage else []
+
+    def _load(self, key: str) -> None:
+        loaders: dict[str, Any] = {
+            "authenticationFlowsPolicy": lambda: self.authentication_flows_policy,
+            "b2xUserFlows": lambda: self.user_flows,
+            "userFlowAttributes": lambda: self.user_flow_attributes,
+            "apiConnectors": lambda: self.api_connectors,
+            "identityProviders": lambda: self.identity_providers,
+            "userFlowApplications": lambda: self.user_flow_listeners,
+            "conditionalAccessPolicies": lambda: self.conditional_access_policies,
+            "authenticationStrengthPolicies": lambda: self.authentication_strength_policies,
+            "emailAuthenticationMethod": lambda: self.email_authentication_method,
+            "authorizationPolicy": lambda: self.authorization_policy,
+            "selfServiceSignUpUsers": lambda: self._users,
+            "signIns": lambda: self.sign_in_aggregates,
+        }
+        loader = loaders.get(key)
+        if loader is not None:
+            loader()
+        if key not in self._damage:
+            # A source no model here reads (yet): still check its record keys and its count.
+            damage = self._new_damage(key)
+            for _ in self._records(key, damage):
+                pass
 
     # -- parsing ------------------------------------------------------------------------------
     def _new_damage(self, key: str) -> SourceDamage:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -77,6 +78,13 @@ def _utc_timestamp(value: Any) -> datetime:
 
 
 UtcTimestamp = Annotated[datetime, BeforeValidator(_utc_timestamp)]
+
+
+def _non_empty(value: str) -> str:
+    # Not Field(min_length=1): pydantic's length check refuses text with a lone surrogate.
+    if not value:
+        raise ValueError("must not be empty")
+    return value
 
 
 class _Lenient(BaseModel):
@@ -133,7 +141,7 @@ class ToolInfo(_Lenient):
 class Manifest(_Lenient):
     format: Literal["flowaudit-snapshot"]
     version: Literal[1]
-    tenantId: Annotated[StrictStr, Field(min_length=1)]
+    tenantId: Annotated[StrictStr, AfterValidator(_non_empty)]
     cloud: Literal[CLOUDS] = "global"  # type: ignore[valid-type]
     collectedAt: UtcTimestamp
     tool: ToolInfo = Field(default_factory=ToolInfo)
