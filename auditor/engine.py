@@ -150,7 +150,9 @@ def evaluate_rule(rule: RuleDefinition, check_fn: CheckFunction, tenant: Tenant,
             base.outcome, base.reason = "notApplicable", str(exc)
         return base, []
     except NotEvaluated as exc:
-        base.outcome, base.reason = "notEvaluated", str(exc)
+        # "no object", "not collected": say too what was set aside, the likelier cause
+        damage = [d for key in rule.sources + rule.optionalSources for d in tenant.damage(key)]
+        base.outcome, base.reason = "notEvaluated", "; ".join([str(exc), *damage])
         return base, []
     except InputError:
         raise
