@@ -105,6 +105,8 @@ def _assert_exit_2(snapshot: Path, out: Path, *fragments: str) -> None:
      ["field 'sources.apiConnectors.file'", "not this source's data file"]),
     (lambda m: m["sources"]["apiConnectors"].update(file="../apiConnectors.jsonl"),
      ["field 'sources.apiConnectors.file'"]),
+    (lambda m: m["sources"]["apiConnectors"].update(status="notApplicable"),
+     ["field 'sources.apiConnectors.file'", "status notApplicable has no data file"]),
 ])
 def test_a_manifest_that_contradicts_itself_exits_2_naming_the_field(
         tmp_path: Path, change: Callable[[dict[str, Any]], Any], fragments: list[str]) -> None:

@@ -42,7 +42,7 @@ from pydantic import (
 from auditor.connection import CLOUDS
 from auditor.errors import InputError
 from auditor.snapshot.format import FORMAT, VERSION
-from auditor.sources import OK, SOURCE_KEYS, STATUSES
+from auditor.sources import ERROR, OK, SOURCE_KEYS, STATUSES
 from auditor.timefmt import iso_utc
 from auditor.validation import describe_validation
 
@@ -56,6 +56,8 @@ LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 MAX_DEPTH = 64
 # A count past this is not a number of Graph objects anyone collected (and not a float, string or null).
 MAX_COUNT = 10**12
+# Statuses under which a source may have a data file: ok, and error (what was read before it failed).
+DATA_STATUSES = (OK, ERROR)
 ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
 # Everything a damaged or hostile data file can raise while it is decompressed and decoded.
 _READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
@@ -422,6 +424,10 @@ def _check_entries(manifest: Manifest, label: str) -> None:
                              "it holds")
         if entry.status == OK and entry.count is None:
             raise InputError(f"{field('count')}: missing; an ok source must say how many records it holds")
+        if entry.file is not None and entry.status not in DATA_STATUSES:
+            # forbidden, unlicensed, notApplicable, unavailable: Graph returned no data to keep
+            raise InputError(f"{field('file')}: a source with status {entry.status} has no data file "
+                             f"(only {' and '.join(DATA_STATUSES)} sources keep what they read)")
         if entry.status == OK and entry.file is None and entry.count:
             raise InputError(f"{field('file')}: missing, but the source is ok with count {entry.count}: its "
                              "records are not in the snapshot")
