@@ -14,6 +14,10 @@ from auditor.errors import InputError
 from auditor.model.graph import ApiConnector, Certificate, fold
 from auditor.redact import redact_url, secret_params
 
+# apiAuthenticationConfigurationBase's subtypes a GET returns: basicAuthentication and
+# clientCertificateAuthentication (pkcs12Certificate is the upload shape, also "certificate").
+KNOWN_AUTH_KINDS = ("basic", "certificate")
+
 
 def _connectors(ctx: CheckContext) -> list[ApiConnector]:
     connectors = ctx.tenant.api_connectors
@@ -23,13 +27,14 @@ def _connectors(ctx: CheckContext) -> list[ApiConnector]:
 
 
 def _unknown_auth(connectors: list[ApiConnector]) -> str | None:
-    """Graph may return a null authenticationConfiguration: how such a connector authenticates is
-    unknown, so a rule about basic or certificate authentication cannot pass over it."""
-    unknown = [c.id for c in connectors if c.authenticationConfiguration is None]
+    """Graph may return a null authenticationConfiguration, and a damaged one may carry a type Graph
+    does not document for API connectors: how such a connector authenticates is unknown, so a rule
+    about basic or certificate authentication cannot pass over it."""
+    unknown = [f"{c.id} ({c.auth_kind})" for c in connectors if c.auth_kind not in KNOWN_AUTH_KINDS]
     if not unknown:
         return None
-    return (f"API connector(s) {', '.join(unknown)} returned a null authenticationConfiguration: how they "
-            "authenticate is unknown")
+    return f"how API connector(s) {', '.join(unknown)} authenticate is unknown (null or undocumented " \
+           "authenticationConfiguration)"
 
 
 def _certificate_connectors(ctx: CheckContext) -> list[ApiConnector]:

@@ -14,6 +14,7 @@ accepts null and the check treats it as "unknown". Display-only fields stay opti
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -61,16 +62,39 @@ GraphDateTime = Annotated[datetime, BeforeValidator(_parse_moment)]
 ActivityDateTime = Annotated[datetime, BeforeValidator(lambda v: _parse_moment(v, sentinel=True))]
 # pkcs12CertificateInformation's notBefore/notAfter: Int64 seconds since 1970 (RFC 7519 NumericDate).
 UnixSeconds = Annotated[StrictInt, Field(ge=0, le=_MAX_UNIX)]
-def _non_empty(value: str) -> str:
-    if not value:
-        raise ValueError("must not be empty")
+# Graph's identifiers are short printable ASCII without spaces: GUIDs, B2X_1_ flow names,
+# extension_<app>_<name> attributes, Google-OAUTH. One that is empty, spaced, enormous or carries a
+# lone surrogate is damage: it would silently stop matching what it names (a guest's sign-ins, a
+# flow's listener) and a rule would pass over the broken link.
+ID_PATTERN = re.compile(r"[\x21-\x7e]{1,1024}")
+
+
+def _identifier(value: str) -> str:
+    # A Python check, not a pydantic pattern or min_length: those refuse a lone surrogate with an
+    # unhelpful message before this one can name the value.
+    if not ID_PATTERN.fullmatch(value):
+        raise ValueError(f"{value[:40]!r} is not a Graph identifier (printable ASCII, no spaces, 1-1024 characters)")
     return value
 
 
-# Graph never returns an empty identifier; an empty one would make a link or a finding unnamed.
-# (A Python check, not Field(min_length=1): pydantic's length check refuses text with a lone
-# surrogate, which Graph data may carry and flowaudit must keep.)
-Id = Annotated[StrictStr, AfterValidator(_non_empty)]
+Id = Annotated[StrictStr, AfterValidator(_identifier)]
+
+
+def graph_enum(*members: str) -> Any:
+    """A string that is one of an enum's documented members (compared case-insensitively; Microsoft's
+    own examples mix cases), or ``unknownFutureValue``, Graph's stand-in for members added later. Any
+    other value (an empty string, a typo, text with a lone surrogate) is not what Graph returns: a rule
+    comparing against "disabled" or "boolean" must not read it as "some other member"."""
+    allowed = {m.casefold() for m in (*members, "unknownFutureValue")}
+
+    def check(value: str) -> str:
+        if value.casefold() not in allowed:
+            raise ValueError(f"{value[:40]!r} is not one of {', '.join(members)}")
+        return value
+
+    return Annotated[StrictStr, AfterValidator(check)]
+
+
 
 
 def fold(value: Any) -> str:
@@ -162,8 +186,8 @@ class UserFlowAttribute(GraphObject):
     displayName: StrictStr | None = None
     description: StrictStr | None = None
     # Both are non-nullable enums in Graph's metadata (identityUserFlowAttribute): ATT001-003 read them.
-    userFlowAttributeType: StrictStr
-    dataType: StrictStr
+    userFlowAttributeType: graph_enum("builtIn", "custom", "required")
+    dataType: graph_enum("string", "boolean", "int64", "stringCollection", "dateTime")
 
     @property
     def is_custom(self) -> bool:
@@ -189,7 +213,8 @@ class AttributeAssignment(GraphObject):
     # Non-nullable in Graph's metadata (identityUserFlowAttributeAssignment): ATT005/ATT006 read them.
     isOptional: StrictBool
     requiresVerification: StrictBool | None = None
-    userInputType: StrictStr
+    userInputType: graph_enum("textBox", "dateTimeDropdown", "radioSingleSelect", "dropdownSingleSelect",
+                              "emailBox", "checkboxMultiSelect")
     userAttributeValues: list[AttributeValue] | None  # null reads as "no choices" (ATT006 fails, never passes)
     userAttribute: UserFlowAttribute | None = None  # only with $expand=userAttribute
 
@@ -276,7 +301,8 @@ class UserFlow(GraphObject):
     """
 
     id: Id
-    userFlowType: StrictStr  # non-nullable (identityUserFlow); a record without it is not a flow
+    # non-nullable (identityUserFlow); a record without it is not a flow
+    userFlowType: graph_enum("signUp", "signIn", "signUpOrSignIn", "passwordReset", "profileUpdate", "resourceOwner")
     userFlowIdentityProviders: list[IdentityProvider] | None = None
     identityProviders: list[IdentityProvider] | None = None
     userAttributeAssignments: list[AttributeAssignment] | None = None
@@ -299,7 +325,7 @@ class UserFlow(GraphObject):
 # --- applications linked to flows (beta onSignupStart listeners) ------------------------------
 
 class SourceFilter(GraphObject):
-    includeApplications: list[StrictStr]
+    includeApplications: list[Id]  # client appIds (GUIDs)
 
 
 class FlowRef(GraphObject):
@@ -456,8 +482,9 @@ class AuthenticationFlowsPolicy(GraphObject):
 
 class EmailAuthenticationMethod(GraphObject):
     id: StrictStr | None = None
-    state: StrictStr | None = None
-    allowExternalIdToUseEmailOtp: StrictStr  # IDP001 reads it; a non-nullable enum (externalEmailOtpState)
+    state: graph_enum("enabled", "disabled") | None = None
+    # IDP001 reads it; a non-nullable enum (externalEmailOtpState)
+    allowExternalIdToUseEmailOtp: graph_enum("default", "enabled", "disabled")
 
     @property
     def external_otp_enabled(self) -> bool:

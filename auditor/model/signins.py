@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.model.graph import ID_PATTERN
+
 
 @dataclass
 class SignInGroup:
@@ -61,6 +63,12 @@ def _text(value: Any) -> str | None:
 
 Reject = Callable[[int, dict[str, Any], str], None]
 
+# The values Graph (beta) documents for the two fields SIG001 and SIG003 compare against.
+_ENUMS = {
+    "authenticationRequirement": {"singlefactorauthentication", "multifactorauthentication"},
+    "conditionalAccessStatus": {"success", "failure", "notapplied", "unknownfuturevalue"},
+}
+
 
 def _problem(record: dict[str, Any]) -> str | None:
     """Why a guest's sign-in cannot be judged: a field the SIG rules read that Graph (beta) always
@@ -73,9 +81,13 @@ def _problem(record: dict[str, Any]) -> str | None:
     code = status.get("errorCode")
     if not isinstance(code, int) or isinstance(code, bool):
         return "field 'status.errorCode': expected an integer"
-    for name in ("authenticationRequirement", "conditionalAccessStatus"):
-        if not isinstance(record.get(name), str):
+    for name, members in _ENUMS.items():
+        value = record.get(name)
+        if not isinstance(value, str):
             return f"field '{name}': expected a string"
+        if value.casefold() not in members:
+            # "singleFactorAuthentication " or "notApplied\ud800" must not read as "some other value"
+            return f"field '{name}': {value[:40]!r} is not a value Graph documents"
     applied = record.get("appliedConditionalAccessPolicies")
     if not isinstance(applied, list):
         return "field 'appliedConditionalAccessPolicies': expected a list"
@@ -97,10 +109,10 @@ def aggregate_sign_ins(records: Iterable[tuple[int, dict[str, Any]]], guest_ids:
     for lineno, record in records:
         agg.scanned += 1
         user_id = record.get("userId")
-        if not isinstance(user_id, str):
+        if not isinstance(user_id, str) or not ID_PATTERN.fullmatch(user_id):
             # Whose sign-in it is cannot be told: it may be a guest's.
             if reject:
-                reject(lineno, record, "field 'userId': expected a string")
+                reject(lineno, record, "field 'userId': expected a user id (a GUID string)")
             continue
         if user_id.casefold() not in guest_keys:
             continue

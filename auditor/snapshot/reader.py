@@ -22,7 +22,7 @@ import zlib
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
@@ -135,6 +135,10 @@ class SignInWindow(_Lenient):
         return self
 
 
+# The collector takes the window's end and collectedAt from one clock reading; a day of slack.
+WINDOW_SLACK = timedelta(days=1)
+
+
 class ToolInfo(_Lenient):
     name: StrictStr = "flowaudit"
     version: StrictStr = "unknown"
@@ -149,6 +153,16 @@ class Manifest(_Lenient):
     tool: ToolInfo = Field(default_factory=ToolInfo)
     signInWindow: SignInWindow | None = None
     sources: dict[str, SourceEntry]
+
+    @model_validator(mode="after")
+    def _window_ends_at_collection(self) -> Manifest:
+        # A window that ends long before or after the collection means one of the two times is wrong,
+        # and every rule measuring time against collectedAt would be judged at the wrong moment.
+        window = self.signInWindow
+        if window is not None and window.to is not None and abs(window.to - self.collectedAt) > WINDOW_SLACK:
+            raise ValueError(f"signInWindow.to ({iso_utc(window.to)}) is not the collection time "
+                             f"(collectedAt {iso_utc(self.collectedAt)})")
+        return self
 
     @property
     def collected_at_iso(self) -> str:
