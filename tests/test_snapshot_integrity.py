@@ -320,17 +320,27 @@ def test_a_data_file_holding_another_sources_records_is_damaged(tmp_path: Path) 
         assert "apiConnectors.jsonl: line 1 (id 'B2X_1_partner'): lacks 'targetUrl'" in rule.reason
 
 
-def test_a_policy_without_state_or_conditions_is_damaged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("field, how", [("state", "missing"), ("state", "null"), ("conditions", "missing"),
+                                        ("conditions", "null"), ("state", ""), ("state", "enab\ud800led"),
+                                        ("conditions", "all")])
+def test_a_policy_without_state_or_conditions_is_damaged(tmp_path: Path, field: str, how: str) -> None:
     from graphdata import ca_policy
 
     policy = ca_policy("p1", state="enabledForReportingButNotEnforced", include_apps=["app-1"])
-    del policy["state"]
-    snap = _tenant(tmp_path, conditionalAccessPolicies=[policy])
+    if how == "missing":
+        del policy[field]
+    else:
+        policy[field] = None if how == "null" else how
+    snap = _tenant(tmp_path, conditionalAccessPolicies=[])
+    (snap / "conditionalAccessPolicies.jsonl").write_text(json.dumps(policy) + "\n")  # \u-escaped, as Graph sends
+    _edit_manifest(snap, lambda m: m["sources"]["conditionalAccessPolicies"].update(count=1))
     for rule_id in ("CAP001", "CAP002", "CAP003"):
         rule = _audit(snap, rule_id).rule(rule_id)
         assert rule.outcome not in ("pass", "notApplicable"), rule_id
         if rule.outcome == "notEvaluated":
-            assert "conditionalAccessPolicies.jsonl: line 1 (id 'p1'): lacks 'state'" in rule.reason
+            assert "conditionalAccessPolicies.jsonl: line 1 (id 'p1'): " in rule.reason
+            assert (f"lacks '{field}' (missing or null)" if how in ("missing", "null") else f"field '{field}'") \
+                in rule.reason
 
 
 def test_reader_raises_the_mismatch_to_consumers_that_do_not_handle_it(tmp_path: Path) -> None:

@@ -62,6 +62,16 @@ def _shown_url(connector: ApiConnector) -> str | None:
     return redact_url(connector.targetUrl) if connector.targetUrl else None
 
 
+def _absolute_url(url: str | None) -> bool:
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url.strip())
+        return bool(parts.scheme and parts.netloc)
+    except ValueError:
+        return False
+
+
 def _iso(unix_seconds: int) -> str:
     return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -180,10 +190,11 @@ def certificate_expires_soon(ctx: CheckContext) -> list[Hit]:
 def secret_in_url(ctx: CheckContext) -> list[Hit]:
     hits = []
     connectors = _connectors(ctx)
-    unknown = [c.id for c in connectors if c.targetUrl is None]
+    # Graph only stores absolute URLs; a null or unparseable one may have held a secret we cannot see.
+    unknown = [c.id for c in connectors if not _absolute_url(c.targetUrl)]
     if unknown:
-        ctx.gap(f"API connector(s) {', '.join(unknown)} returned a null targetUrl: whether it carries a secret "
-                "is unknown")
+        ctx.gap(f"API connector(s) {', '.join(unknown)} returned a null targetUrl or one that is not a URL: "
+                "whether it carries a secret is unknown")
     for connector in connectors:
         names = secret_params(connector.targetUrl)
         if names:

@@ -68,12 +68,37 @@ def _record_name(record: Any) -> str:
     return f" (id {ident[:80]!r})" if isinstance(ident, str) and ident else ""
 
 
+# Beyond their keys, a few record values every rule of a source depends on, checked on the raw record
+# (before any model): a Conditional Access policy's state decides whether it is enforced at all, and
+# a state Graph does not document ("", text with a lone surrogate) must not read as "not enabled".
+_CA_STATES = {"enabled", "disabled", "enabledforreportingbutnotenforced"}
+
+
+def _ca_policy_problem(record: dict[str, Any]) -> str | None:
+    state = record.get("state")
+    if not isinstance(state, str) or state.casefold() not in _CA_STATES:
+        return f"field 'state': {state!r} is not enabled, disabled or enabledForReportingButNotEnforced"
+    if not isinstance(record.get("conditions"), dict):
+        return "field 'conditions': expected an object"
+    return None
+
+
+RECORD_CHECKS: dict[str, Any] = {"conditionalAccessPolicies": _ca_policy_problem}
+
+
 def missing_record_keys(key: str, record: dict[str, Any]) -> list[str]:
-    """The keys every record of the source carries (sources.py ``record_keys``) that this one lacks."""
+    """The keys every record of the source carries (sources.py ``record_keys``) that this one lacks,
+    or holds as null where Graph never returns null."""
     source = BY_KEY.get(key)
     if source is None:
         return []
-    return [spec for spec in source.record_keys if not any(name in record for name in spec.split("|"))]
+    missing = []
+    for spec in source.record_keys:
+        nullable = spec.endswith("?")
+        names = spec.rstrip("?").split("|")
+        if not any(name in record and (nullable or record[name] is not None) for name in names):
+            missing.append(spec.rstrip("?"))
+    return missing
 
 
 class Tenant:
@@ -164,8 +189,13 @@ class Tenant:
             for lineno, record in self.snapshot.iter_numbered(key):
                 missing = missing_record_keys(key, record)
                 if missing:
-                    damage.record(lineno, record, f"lacks {', '.join(repr(m) for m in missing)}, which every "
-                                                  f"{key} record carries")
+                    damage.record(lineno, record, f"lacks {', '.join(repr(m) for m in missing)} (missing or "
+                                                  f"null), which every {key} record carries")
+                    continue
+                check = RECORD_CHECKS.get(key)
+                problem = check(record) if check else None
+                if problem:
+                    damage.record(lineno, record, problem)
                     continue
                 yield lineno, record
         except SourceDamaged as exc:
@@ -210,7 +240,25 @@ class Tenant:
 
     @cached_property
     def user_flow_listeners(self) -> list[UserFlowListener]:
-        return self._list("userFlowApplications", UserFlowListener)
+        if not self.is_ok("userFlowApplications"):
+            return []
+        damage = self._new_damage("userFlowApplications")
+        read: list[tuple[int, dict[str, Any], UserFlowListener]] = []
+        for lineno, record in self._records("userFlowApplications", damage):
+            try:
+                read.append((lineno, record, UserFlowListener.model_validate(record)))
+            except ValidationError as exc:
+                damage.record(lineno, record, describe_validation(exc))
+        # Collected with $expand=...invokeUserFlowListener/userFlow every listener names its flow;
+        # without it none does (the APP and CAP rules say links are unknown). A few without one in an
+        # expanded collection are not what Graph returns: set aside, never read as "links nothing".
+        if any(listener.flow_id for _, _, listener in read):
+            for lineno, record, listener in read:
+                if listener.flow_id is None:
+                    damage.record(lineno, record, "field 'userFlow': missing or null where the other listeners "
+                                                  "name their user flow")
+            return [listener for _, _, listener in read if listener.flow_id]
+        return [listener for _, _, listener in read]
 
     @cached_property
     def conditional_access_policies(self) -> list[ConditionalAccessPolicy]:
