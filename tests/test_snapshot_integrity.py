@@ -356,3 +356,17 @@ def test_certificates_and_dates_in_samples_still_read(tmp_path: Path) -> None:
     forever = connector("conn-cert", certs=[cert(not_after="9999-12-31T23:59:59Z")])
     snap = _tenant(tmp_path, apiConnectors=[forever])
     assert _audit(snap, "CON003").rule("CON003").outcome == "pass"
+
+
+@pytest.mark.parametrize("condition", ["users", "applications"])
+def test_a_policy_without_its_users_or_applications_condition_is_damaged(tmp_path: Path, condition: str) -> None:
+    from graphdata import ca_policy
+
+    policy = ca_policy("p1", state="enabledForReportingButNotEnforced")
+    del policy["conditions"][condition]  # "Required" in Graph: a policy without it is not one Graph returns
+    snap = _tenant(tmp_path, conditionalAccessPolicies=[policy])
+    for rule_id in ("CAP001", "CAP002", "CAP003"):
+        rule = _audit(snap, rule_id).rule(rule_id)
+        assert rule.outcome not in ("pass", "notApplicable"), rule_id
+        if rule.outcome == "notEvaluated":
+            assert f"field 'conditions.{condition}'" in rule.reason

@@ -70,7 +70,8 @@ def _record_name(record: Any) -> str:
 
 # Beyond their keys, a few record values every rule of a source depends on, checked on the raw record
 # (before any model): a Conditional Access policy's state decides whether it is enforced at all, and
-# a state Graph does not document ("", text with a lone surrogate) must not read as "not enabled".
+# a state Graph does not document ("", text with a lone surrogate) must not read as "not enabled",
+# nor a policy without its (required) users or applications condition as one that applies to nobody.
 _CA_STATES = {"enabled", "disabled", "enabledforreportingbutnotenforced"}
 
 
@@ -78,8 +79,12 @@ def _ca_policy_problem(record: dict[str, Any]) -> str | None:
     state = record.get("state")
     if not isinstance(state, str) or state.casefold() not in _CA_STATES:
         return f"field 'state': {state!r} is not enabled, disabled or enabledForReportingButNotEnforced"
-    if not isinstance(record.get("conditions"), dict):
+    conditions = record.get("conditions")
+    if not isinstance(conditions, dict):
         return "field 'conditions': expected an object"
+    for name in ("users", "applications"):  # "Required" (conditionalAccessConditionSet)
+        if not isinstance(conditions.get(name), dict):
+            return f"field 'conditions.{name}': missing, null or not an object; every policy has it"
     return None
 
 
