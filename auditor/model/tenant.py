@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -91,18 +91,29 @@ def _ca_policy_problem(record: dict[str, Any]) -> str | None:
 RECORD_CHECKS: dict[str, Any] = {"conditionalAccessPolicies": _ca_policy_problem}
 
 
+_MISSING = object()
+
+
+@cache
+def _key_specs(key: str) -> tuple[tuple[str, tuple[str, ...], bool], ...]:
+    """sources.py ``record_keys`` of a source as (spec, names, nullable), parsed once (sign-ins are
+    checked a million times)."""
+    source = BY_KEY.get(key)
+    return tuple((spec.rstrip("?"), tuple(spec.rstrip("?").split("|")), spec.endswith("?"))
+                 for spec in (source.record_keys if source else ()))
+
+
 def missing_record_keys(key: str, record: dict[str, Any]) -> list[str]:
     """The keys every record of the source carries (sources.py ``record_keys``) that this one lacks,
     or holds as null where Graph never returns null."""
-    source = BY_KEY.get(key)
-    if source is None:
-        return []
     missing = []
-    for spec in source.record_keys:
-        nullable = spec.endswith("?")
-        names = spec.rstrip("?").split("|")
-        if not any(name in record and (nullable or record[name] is not None) for name in names):
-            missing.append(spec.rstrip("?"))
+    for spec, names, nullable in _key_specs(key):
+        for name in names:
+            value = record.get(name, _MISSING)
+            if value is not _MISSING and (nullable or value is not None):
+                break
+        else:
+            missing.append(spec)
     return missing
 
 
@@ -191,7 +202,8 @@ class Tenant:
         (another source's records, say) are set aside as damage, and so is a file whose number of
         records disagrees with the manifest's count (known when the stream ends)."""
         try:
-            for lineno, record in self.snapshot.iter_numbered(key):
+            # Sign-ins are folded field by field, never walked (see model/signins.py).
+            for lineno, record in self.snapshot.iter_numbered(key, walked=key != "signIns"):
                 missing = missing_record_keys(key, record)
                 if missing:
                     damage.record(lineno, record, f"lacks {', '.join(repr(m) for m in missing)} (missing or "
