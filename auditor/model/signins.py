@@ -76,7 +76,9 @@ def _problem(record: dict[str, Any]) -> str | None:
     if type(record.get("createdDateTime")) is not str:
         return "field 'createdDateTime': expected a string"
     status = record.get("status")
-    if type(status) is not dict or type(status.get("errorCode")) is not int:
+    if type(status) is not dict:
+        return "field 'status': expected an object"
+    if type(status.get("errorCode")) is not int:
         return "field 'status.errorCode': expected an integer"
     requirement = record.get("authenticationRequirement")
     if type(requirement) is not str or requirement.casefold() not in _REQUIREMENTS:
