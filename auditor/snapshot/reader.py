@@ -445,16 +445,28 @@ def _check_entries(manifest: Manifest, label: str) -> None:
             # forbidden, unlicensed, notApplicable, unavailable: Graph returned no data to keep
             raise InputError(f"{field('file')}: a source with status {entry.status} has no data file "
                              f"(only {' and '.join(DATA_STATUSES)} sources keep what they read)")
-        if entry.status == OK and entry.file is None and entry.count:
-            raise InputError(f"{field('file')}: missing, but the source is ok with count {entry.count}: its "
-                             "records are not in the snapshot")
+        if entry.file is None and entry.count:
+            raise InputError(f"{field('file')}: missing, but the source is {entry.status} with count {entry.count}: "
+                             "its records are not in the snapshot")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys silently; in a manifest (written by flowaudit) two
+    # entries for one source, or two collectedAt, leave which one is meant to a guess.
+    counts = Counter(key for key, _ in pairs)
+    twice = sorted(key for key, n in counts.items() if n > 1)
+    if twice:
+        raise ValueError(f"key {twice[0]!r} appears more than once")
+    return dict(pairs)
 
 
 def _parse_manifest(raw: bytes, label: str) -> Manifest:
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_unique_keys)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{label}: invalid JSON: {exc}") from None
+    except ValueError as exc:  # from _unique_keys
+        raise InputError(f"{label}: {exc}") from None
     except RecursionError:
         raise InputError(f"{label}: JSON nested too deeply (not a flowaudit manifest)") from None
     if not isinstance(data, dict):
