@@ -95,8 +95,6 @@ def graph_enum(*members: str) -> Any:
     return Annotated[StrictStr, AfterValidator(check)]
 
 
-
-
 def fold(value: Any) -> str:
     """Case-insensitive comparison key for an enum-like string (None → "")."""
     return value.casefold() if isinstance(value, str) else ""
