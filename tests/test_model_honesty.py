@@ -158,6 +158,12 @@ CASES: list[tuple[str, str, Callable[[], dict[str, Any]], str, Callable[[dict[st
      _set(lambda r: r["sourceFilter"], "includeApplications", APP), "sourceFilter.includeApplications"),
     ("APP001", "userFlow null", _two_flows_one_app, "userFlowApplications",
      _set(_self, "userFlow", None), "field 'userFlow'"),
+    ("APP001", "flow id with a lone surrogate", _two_flows_one_app, "b2xUserFlows",
+     _set(_self, "id", "B2X_1_a\ud800"), "field 'id'"),
+    ("APP001", "listener's flow id padded", _two_flows_one_app, "userFlowApplications",
+     _set(lambda r: r["userFlow"], "id", " B2X_1_a"), "userFlow.id"),
+    ("APP001", "listener's flow id without B2X_1_", _two_flows_one_app, "userFlowApplications",
+     _set(lambda r: r["userFlow"], "id", "a"), "userFlow.id"),
     ("APP001", "userFlow id empty", _two_flows_one_app, "userFlowApplications",
      _set(lambda r: r["userFlow"], "id", ""), "userFlow.id"),
     ("ATT003", "no dataType", _boolean_attribute_defined, "userFlowAttributes",
@@ -238,6 +244,13 @@ def test_data_that_is_not_what_graph_returns_never_passes(rule_id: str, case: st
     assert reason in (outcome.reason or ""), (case, outcome.reason)
     if reason.startswith(("field", "lacks")) or reason in ("creationType", "userInputType", "isOptional"):
         assert f"{source}.jsonl: line 1" in outcome.reason  # a record set aside: names the file and the line
+
+
+def test_a_flow_name_is_free_text() -> None:
+    # Flow names are the tenant's free text: markup and spaces are kept (and escaped by every output).
+    hostile = "B2X_1_partners <img src=x onerror=\"alert(1)\">"
+    outcome = _run("APP002", {"b2xUserFlows": [flow(hostile)]})
+    assert outcome.outcome == "fail" and not outcome.reason
 
 
 def test_nullable_fields_in_graphs_own_examples_still_read() -> None:

@@ -79,6 +79,21 @@ def _identifier(value: str) -> str:
 
 Id = Annotated[StrictStr, AfterValidator(_identifier)]
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _flow_name(value: str) -> str:
+    # A user flow's id is its name, free text to the tenant (markup and spaces included, escaped by
+    # every output) but always "B2X_1_" + a name: no padding, control characters or lone surrogates,
+    # which would make a listener's link to it silently stop matching.
+    if (not value.casefold().startswith("b2x_1_") or len(value) > 1024 or value != value.strip()
+            or _CONTROL.search(value)):
+        raise ValueError(f"{value[:40]!r} is not a user flow id (B2X_1_ and a name, without control characters)")
+    return value
+
+
+FlowId = Annotated[StrictStr, AfterValidator(_flow_name)]
+
 
 def graph_enum(*members: str) -> Any:
     """A string that is one of an enum's documented members (compared case-insensitively; Microsoft's
@@ -298,7 +313,7 @@ class UserFlow(GraphObject):
     A child that could not be collected is absent (``None``), which is not the same as empty.
     """
 
-    id: Id
+    id: FlowId
     # non-nullable (identityUserFlow); a record without it is not a flow
     userFlowType: graph_enum("signUp", "signIn", "signUpOrSignIn", "passwordReset", "profileUpdate", "resourceOwner")
     userFlowIdentityProviders: list[IdentityProvider] | None = None
@@ -327,11 +342,11 @@ class SourceFilter(GraphObject):
 
 
 class FlowRef(GraphObject):
-    id: Id
+    id: FlowId
 
 
 class UserFlowListener(GraphObject):
-    id: Id
+    id: StrictStr  # a GUID in Graph; shown, never matched
     priority: StrictInt | None = None
     # Required when a listener is created, and what links the application: a listener without it (or
     # with null) links nothing we can see, and APP001/CAP must not read that as "no link".
