@@ -371,6 +371,19 @@ def test_certificates_and_dates_in_samples_still_read(tmp_path: Path) -> None:
     assert _audit(snap, "CON003").rule("CON003").outcome == "pass"
 
 
+def test_a_policy_without_its_grant_controls_key_is_damaged(tmp_path: Path) -> None:
+    # Graph returns grantControls on every policy (null for session controls only): absent is damage.
+    from graphdata import ca_policy
+
+    policy = ca_policy("p1", state="enabledForReportingButNotEnforced")
+    del policy["grantControls"]
+    snap = _tenant(tmp_path, conditionalAccessPolicies=[policy])
+    rule = _audit(snap, "CAP003").rule("CAP003")
+    assert rule.outcome not in ("pass", "notApplicable")
+    if rule.outcome == "notEvaluated":
+        assert "lacks 'grantControls' (missing)" in rule.reason
+
+
 @pytest.mark.parametrize("condition", ["users", "applications"])
 def test_a_policy_without_its_users_or_applications_condition_is_damaged(tmp_path: Path, condition: str) -> None:
     from graphdata import ca_policy

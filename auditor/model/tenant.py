@@ -113,7 +113,7 @@ def missing_record_keys(key: str, record: dict[str, Any]) -> list[str]:
             if value is not _MISSING and (nullable or value is not None):
                 break
         else:
-            missing.append(spec)
+            missing.append(f"{spec!r} (missing)" if nullable else f"{spec!r} (missing or null)")
     return missing
 
 
@@ -206,8 +206,7 @@ class Tenant:
             for lineno, record in self.snapshot.iter_numbered(key, walked=key != "signIns"):
                 missing = missing_record_keys(key, record)
                 if missing:
-                    damage.record(lineno, record, f"lacks {', '.join(repr(m) for m in missing)} (missing or "
-                                                  f"null), which every {key} record carries")
+                    damage.record(lineno, record, f"lacks {', '.join(missing)}, which every {key} record carries")
                     continue
                 check = RECORD_CHECKS.get(key)
                 problem = check(record) if check else None
