@@ -371,7 +371,7 @@ class PlanGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@cli.group(cls=PlanGroup)
+@cli.group(cls=PlanGroup, short_help="Turn open findings into a change plan; show a plan.")
 def plan() -> None:
     """Turn a result's open findings into a reviewable change plan.
 
@@ -404,7 +404,7 @@ def plan_make(result_path: Path, snapshot_path: Path | None, sample: str | None,
                                         rules=_split_ids(only_rules), permissions=permissions, quiet=quiet))
 
 
-@plan.command("show")
+@plan.command("show", short_help="Show a plan: changes, requests, preconditions, rollback.")
 @click.argument("plan_path", metavar="PLAN.json", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "md"]), default="text", show_default=True,
               help="Console text, or Markdown for a change ticket.")
@@ -415,7 +415,7 @@ def plan_show(plan_path: Path, fmt: str) -> None:
     click.echo(run_plan_show(plan_path, fmt), nl=False)
 
 
-@cli.command()
+@cli.command(short_help="Apply a plan: a dry run, or checked live with --yes.")
 @click.argument("plan_path", metavar="PLAN.json", type=click.Path(path_type=Path))
 @click.option("--yes", is_flag=True, help="Really apply. Without it: a dry run that prints what would be sent.")
 @click.option("--tenant", envvar="FLOWAUDIT_TENANT", help="Tenant ID or domain (login authority).")

@@ -54,8 +54,9 @@ class Source:
     singleton: bool = False
     children: tuple[Child, ...] = ()
     live_only: bool = False  # exists only in snapshots taken live (never rebuilt offline)
-    # Keys every record of this source carries ("a|b": one of them). A file whose records lack them
-    # holds something else (another source's records): the source is damaged.
+    # Keys every record of this source carries with a value ("a|b": one of them; "a?": present, but
+    # Graph documents it as nullable). A file whose records lack them holds something else (another
+    # source's records, a record cut short): the source is damaged (docs/snapshot-format.md).
     record_keys: tuple[str, ...] = ("id",)
 
     @property
@@ -74,7 +75,7 @@ USERS_SELECT = ("id,displayName,mail,userPrincipalName,userType,creationType,ide
 
 SOURCES: tuple[Source, ...] = (
     Source("authenticationFlowsPolicy", "Self-service sign-up switch", "v1.0", "/policies/authenticationFlowsPolicy",
-           "Policy.Read.All", singleton=True, record_keys=("selfServiceSignUp",)),
+           "Policy.Read.All", singleton=True, record_keys=("id", "selfServiceSignUp?")),
     Source("b2xUserFlows", "User flows", "v1.0", "/identity/b2xUserFlows", "IdentityUserFlow.Read.All",
            extra_permissions=("IdentityUserFlow.ReadWrite.All",),
            note="apiConnectorConfiguration per flow is documented with IdentityUserFlow.ReadWrite.All only",
@@ -91,7 +92,7 @@ SOURCES: tuple[Source, ...] = (
     Source("apiConnectors", "API connectors", "v1.0", "/identity/apiConnectors", "APIConnectors.Read.All",
            note="Microsoft docs list APIConnectors.ReadWrite.All; Read.All is tried first and a refusal is "
                 "reported as forbidden",
-           record_keys=("id", "targetUrl")),
+           record_keys=("id", "targetUrl?")),
     Source("identityProviders", "Identity providers", "v1.0", "/identity/identityProviders",
            "IdentityProvider.Read.All", record_keys=("id", "identityProviderType|type")),
     Source("userFlowApplications", "Applications linked to user flows", "beta", "/identity/events/onSignupStart",
@@ -99,7 +100,8 @@ SOURCES: tuple[Source, ...] = (
            note="beta only, not in the published OpenAPI; may be unavailable",
            record_keys=("id", "sourceFilter")),
     Source("conditionalAccessPolicies", "Conditional Access policies", "v1.0", "/identity/conditionalAccess/policies",
-           "Policy.Read.All", license="Entra ID P1 (Conditional Access)", record_keys=("id", "state", "conditions")),
+           "Policy.Read.All", license="Entra ID P1 (Conditional Access)",
+           record_keys=("id", "state", "conditions", "grantControls?")),
     Source("authenticationStrengthPolicies", "Authentication strengths", "v1.0",
            "/policies/authenticationStrengthPolicies", "Policy.Read.All",
            record_keys=("id", "allowedCombinations")),

@@ -26,8 +26,8 @@ from auditor.errors import InputError, OutputError, UsageError
 
 if TYPE_CHECKING:
     from auditor._format.interface import Formatter
-    from auditor.progress import AuditProgress
     from auditor.plan.model import Plan
+    from auditor.progress import AuditProgress
     from auditor.result import AuditResult
 
 RUN_MANIFEST = ".flowaudit-outputs.json"
