@@ -9,6 +9,8 @@ engine stores on a rule outcome. A permission is therefore named the same way ev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 from urllib.parse import quote
 
 # Source statuses (docs/snapshot-format.md).
@@ -196,3 +198,31 @@ def remedy(key: str, status: str, *, partial: bool = False, permission: str | No
     if status == OK and partial:
         return f"Collect {key} again completely (the last collection was partial)."
     return f"Collect {key} again (it ended with status {status})."
+
+
+# -- the keys every record of a source carries ----------------------------------------------------
+
+_MISSING = object()
+
+
+@cache
+def _key_specs(key: str) -> tuple[tuple[str, tuple[str, ...], bool], ...]:
+    """A source's ``record_keys`` as (spec, names, nullable), parsed once (sign-ins are checked a
+    million times). "a|b": one of them; a trailing "?": present, but Graph documents it nullable."""
+    source = BY_KEY.get(key)
+    return tuple((spec.rstrip("?"), tuple(spec.rstrip("?").split("|")), spec.endswith("?"))
+                 for spec in (source.record_keys if source else ()))
+
+
+def missing_record_keys(key: str, record: dict[str, Any]) -> list[str]:
+    """The keys every record of the source carries that this one lacks, or holds as null where Graph
+    never returns null (the collector and the snapshot reader both check records with this)."""
+    missing = []
+    for spec, names, nullable in _key_specs(key):
+        for name in names:
+            value = record.get(name, _MISSING)
+            if value is not _MISSING and (nullable or value is not None):
+                break
+        else:
+            missing.append(f"{spec!r} (missing)" if nullable else f"{spec!r} (missing or null)")
+    return missing

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -36,7 +36,7 @@ from auditor.model.graph import (
 )
 from auditor.model.signins import SignInAggregates, aggregate_sign_ins
 from auditor.snapshot.reader import Snapshot, SourceDamaged, SourceEntry, memory_snapshot
-from auditor.sources import BY_KEY, OK
+from auditor.sources import OK, missing_record_keys
 from auditor.validation import describe_validation
 
 M = TypeVar("M", bound=BaseModel)
@@ -97,32 +97,6 @@ def _ca_policy_problem(record: dict[str, Any]) -> str | None:
 
 
 RECORD_CHECKS: dict[str, Any] = {"conditionalAccessPolicies": _ca_policy_problem}
-
-
-_MISSING = object()
-
-
-@cache
-def _key_specs(key: str) -> tuple[tuple[str, tuple[str, ...], bool], ...]:
-    """sources.py ``record_keys`` of a source as (spec, names, nullable), parsed once (sign-ins are
-    checked a million times)."""
-    source = BY_KEY.get(key)
-    return tuple((spec.rstrip("?"), tuple(spec.rstrip("?").split("|")), spec.endswith("?"))
-                 for spec in (source.record_keys if source else ()))
-
-
-def missing_record_keys(key: str, record: dict[str, Any]) -> list[str]:
-    """The keys every record of the source carries (sources.py ``record_keys``) that this one lacks,
-    or holds as null where Graph never returns null."""
-    missing = []
-    for spec, names, nullable in _key_specs(key):
-        for name in names:
-            value = record.get(name, _MISSING)
-            if value is not _MISSING and (nullable or value is not None):
-                break
-        else:
-            missing.append(f"{spec!r} (missing)" if nullable else f"{spec!r} (missing or null)")
-    return missing
 
 
 class Tenant:
