@@ -1,9 +1,11 @@
 """SIG001-003: sign-ins of self-service sign-up guests only (never members or invited guests)."""
 
 import json
+from pathlib import Path
 
-from conftest import SHARED
 from graphdata import TENANT_ID, applied_policy, ca_policy, sign_in, user
+
+DATA = Path(__file__).parent / "data"
 
 GUEST_1 = "7c1f5a2e-9b8d-4e3f-a6c1-2b3d4e5f6a7b"
 GUEST_2 = "8d2a6b3f-0c9e-4f40-b7d2-3c4e5f6a7b8c"
@@ -101,7 +103,7 @@ def test_sig003_passes_when_ca_applied(audit_rule):
 
 
 def test_sig_rules_read_the_real_beta_sign_in_shape(audit_rule):
-    body = json.loads((SHARED / "graph-examples" / "signins-list-beta.json").read_text())
+    body = json.loads((DATA / "signins-list-beta.json").read_text())
     record = body["value"][0]  # singleFactorAuthentication, conditionalAccessStatus notApplied, failed
     as_guest = {**record, "userId": GUEST_1, "status": {**record["status"], "errorCode": 0}}
     sign_ins = [record, as_guest]  # the original belongs to a member and failed: never counted
@@ -111,3 +113,59 @@ def test_sig_rules_read_the_real_beta_sign_in_shape(audit_rule):
         assert findings[0].evidence["signIns"] == 1
         assert findings[0].evidence["topApplications"] == [
             {"appId": record["appId"], "name": "Azure Portal", "signIns": 1}]
+
+
+# --- SIG002: only "cannot satisfy" strength results, and never "0 failures" when details are withheld ---
+
+def _strength_result(policy_id: str, outcome: str, result: str = "failure") -> dict:
+    item = applied_policy(policy_id, result=result, name=f"Policy {policy_id[:4]}", with_strength=True)
+    item["authenticationStrength"]["authenticationStrengthResult"] = outcome
+    return item
+
+
+def test_sig002_counts_only_cannot_satisfy_results_and_registrations_separately(audit_rule):
+    strict = "11111111-0000-4000-8000-000000000001"
+    sign_ins = [
+        sign_in(GUEST_1, error_code=53003, applied=[_strength_result(strict, "cannotSatisfy")]),
+        sign_in(GUEST_2, error_code=53003, applied=[_strength_result(strict, "cannotSatisfyDueToCombinationConfiguration")]),
+        # Failed on another control of the policy: the strength itself was satisfied.
+        sign_in(GUEST_1, error_code=53000, applied=[_strength_result(strict, "satisfied")]),
+        # Asked to register a method first: counted apart, not as a strength failure.
+        sign_in(GUEST_2, error_code=50079, applied=[_strength_result(strict, "singleRegistrationRequired")]),
+        sign_in(GUEST_2, error_code=50079, applied=[_strength_result(strict, "multipleRegistrationsRequired")]),
+        # Report-only: nothing was blocked.
+        sign_in(GUEST_1, applied=[_strength_result(strict, "cannotSatisfy", result="reportOnlyFailure")]),
+    ]
+    outcome, findings = audit_rule("SIG002", selfServiceSignUpUsers=USERS, signIns=sign_ins)
+    assert outcome.outcome == "fail" and len(findings) == 1
+    evidence = findings[0].evidence
+    assert (evidence["signIns"], evidence["distinctUsers"], evidence["registrationRequired"]) == (2, 2, 2)
+
+
+def test_sig002_failures_of_other_controls_are_not_strength_failures(audit_rule):
+    policy = "11111111-0000-4000-8000-000000000001"
+    sign_ins = [sign_in(GUEST_1, error_code=53000, applied=[_strength_result(policy, "satisfied")]),
+                sign_in(GUEST_2, error_code=50079, applied=[_strength_result(policy, "singleRegistrationRequired")])]
+    outcome, findings = audit_rule("SIG002", selfServiceSignUpUsers=USERS, signIns=sign_ins)
+    assert outcome.outcome == "pass" and findings == []
+    assert "1 guest sign-in(s) were asked to register an authentication method" in outcome.reason
+
+
+def test_sig002_not_evaluated_when_the_log_withholds_policy_details(audit_rule):
+    # Conditional Access evaluated these sign-ins, yet none lists a policy: the collecting app lacked
+    # the permission to read them (the strength failures may well be there).
+    sign_ins = [sign_in(GUEST_1, error_code=53003, ca_status="failure"), sign_in(GUEST_2, ca_status="success"),
+                sign_in(MEMBER, ca_status="success"), sign_in(GUEST_1, ca_status="notApplied")]
+    outcome, findings = audit_rule("SIG002", selfServiceSignUpUsers=USERS, signIns=sign_ins)
+    assert outcome.outcome == "notEvaluated" and findings == []
+    assert "Policy.Read.All or Policy.Read.ConditionalAccess" in outcome.reason
+    # One sign-in showing its policies proves the details were readable: then "no failure" is a pass.
+    sign_ins.append(sign_in(MEMBER, ca_status="success", applied=[applied_policy("p-mfa", result="success")]))
+    outcome, _ = audit_rule("SIG002", selfServiceSignUpUsers=USERS, signIns=sign_ins)
+    assert outcome.outcome == "pass"
+
+
+def test_sig002_sign_ins_conditional_access_never_evaluated_are_not_withholding(audit_rule):
+    sign_ins = [sign_in(GUEST_1, ca_status="notApplied"), sign_in(GUEST_2, ca_status="notApplied")]
+    outcome, _ = audit_rule("SIG002", selfServiceSignUpUsers=USERS, signIns=sign_ins)
+    assert outcome.outcome == "pass"

@@ -85,14 +85,26 @@ def _evaluator(tenant: Tenant) -> tuple[Evaluator, WhatIfIndex | None, Directory
     return cached
 
 
+def _needs(evaluator: Evaluator) -> dict[str, bool]:
+    """Which optional sources the tenant's policies need: a missing one is worth a note only then."""
+    conditions = [f.conditions for f in evaluator.policies]
+    grants = [f.policy.grantControls for f in evaluator.policies if f.policy.grantControls]
+    return {
+        "namedLocations": any(c.locations is not None for c in conditions),
+        "conditionalAccessGroups": any(c.users and (c.users.includeGroups or c.users.excludeGroups) for c in conditions),
+        "crossTenantAccessPolicy": any(g.authenticationStrength is not None or
+                                       g.controls & {"compliantdevice", "domainjoineddevice"} for g in grants),
+    }
+
+
 def _scope(ctx: CheckContext) -> Scope:
     flows = ctx.tenant.user_flows
     if not flows:
         raise NotApplicable("no user flow exists")
     links = application_links(ctx)
     evaluator, what_if, directory = _evaluator(ctx.tenant)
-    for key in ("namedLocations", "conditionalAccessGroups", "crossTenantAccessPolicy"):
-        if key in directory.unavailable:
+    for key, needed in _needs(evaluator).items():
+        if needed and key in directory.unavailable:
             ctx.note(f"{directory.unavailable[key]}: conditions that need it are judged unknown, never as protection")
     if what_if is not None:
         for text in what_if.notes:
@@ -116,7 +128,15 @@ def _engine(scope: Scope, cells: Iterable[tuple[Cell, list[int]]]) -> tuple[str,
 
 
 def _engine_note(scope: Scope, cells: Iterable[tuple[Cell, list[int]]]) -> None:
-    scope.ctx.note(_engine(scope, cells)[1])
+    items = list(cells)
+    scope.ctx.note(_engine(scope, items)[1])
+    disagreements = _disagreements(cell for cell, _ in items)
+    if disagreements:
+        scope.ctx.note(f"What-If and the static evaluation disagree on {len(disagreements)} policy and context "
+                       "pair(s) (What-If decided): " + "; ".join(
+                           f"{d['policy']['displayName'] or d['policy']['id']} on {d['context']['platform']} "
+                           f"{d['context']['client']} from {d['context']['location']}: static {d['static']}, "
+                           f"What-If {d['whatIf']}" for d in disagreements[:3]))
 
 
 def _kind_labels(kinds: Iterable[str]) -> str:
@@ -298,7 +318,8 @@ def _cap002_hit(scope: Scope, flow: UserFlow, apps: list[str], kinds: list[str],
         evidence["whatIfDisagreements"] = disagreements
     parts = []
     for item in unprotected[:3]:
-        what = item.get("unprotected") or f"{item['undecided']} (undecided)"
+        what = "; ".join(filter(None, [item.get("unprotected"),
+                                       f"undecided for {item['undecided']}" if item.get("undecided") else None]))
         where = "" if not scope.links.known else f" on {item['application']}"
         parts.append(f"{what}{where} ({_kind_labels(item['guestKinds'])})")
     more = f"; and {len(unprotected) - 3} more" if len(unprotected) > 3 else ""

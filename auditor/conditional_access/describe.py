@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from auditor.conditional_access.conditions import CLIENT_LABELS, PLATFORM_LABELS, join_words
 from auditor.conditional_access.evaluator import Cell, Evaluator, PolicyFacts
+from auditor.conditional_access.grant import Alt
 from auditor.conditional_access.verdict import Reason, Tri
 from auditor.model._base import fold
 from auditor.model.signin_matrix import CLIENTS, PLATFORMS, SignInContext
@@ -64,9 +65,19 @@ def narrowed_policies(evaluator: Evaluator, cell: Cell, indices: list[int], *,
     for facts in evaluator.policies:
         if enforced_only and not facts.enabled:
             continue
-        if facts.app(cell.app_id).no or facts.grant(cell.audience).protects.no:
+        grant = facts.grant(cell.audience)
+        # A grant that offers MFA only as one option (or a strength the guest cannot meet) still looks like
+        # guest MFA to a reviewer: list it with what makes it fall short.
+        looks_like_mfa = grant.blocks or any(a.alt in (Alt.MFA, Alt.UNKNOWN_MFA) or a.strength
+                                             for a in grant.alternatives)
+        app = facts.app(cell.app_id)
+        # Policies for other applications do not matter; one for user actions or authentication contexts
+        # only is listed, because it reads like guest MFA and is not.
+        if (app.no and not any(r.text.startswith("targets only") for r in app.reasons)) or \
+                (grant.protects.no and not looks_like_mfa):
             continue
-        if any(facts.applies(cell.app_id, cell.audience, i).value is not Tri.YES for i in indices):
+        if not grant.protects.yes or any(facts.applies(cell.app_id, cell.audience, i).value is not Tri.YES
+                                         for i in indices):
             out.append(facts)
     return out
 
