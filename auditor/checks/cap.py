@@ -505,10 +505,7 @@ def _cap001_hit(ctx: CheckContext, scope: Scope, facts: PolicyFacts,
 @check("CAP004")
 def guest_mfa_exemptions(ctx: CheckContext) -> list[Hit]:
     scope = _scope(ctx)
-    evaluator, directory = scope.evaluator, scope.evaluator.directory
-    guests_by_kind: dict[str, list[str]] = {}
-    for user_id, kind in directory.guests.items():
-        guests_by_kind.setdefault(kind, []).append(user_id)
+    evaluator = scope.evaluator
     if not ctx.tenant.is_ok("selfServiceSignUpUsers"):
         ctx.gap(f"current guests cannot be checked for exclusions (selfServiceSignUpUsers is "
                 f"{ctx.tenant.status('selfServiceSignUpUsers')})")
@@ -528,7 +525,7 @@ def guest_mfa_exemptions(ctx: CheckContext) -> list[Hit]:
                     continue  # CAP002's finding
                 looked.append((cell, location_indices))
                 _location_exemptions(scope, cell, location_indices, locations)
-                _excluded_guests(scope, cell, guests_by_kind.get(kind, []), excluded)
+                _excluded_guests(scope, cell, excluded)
         if not locations and not excluded:
             continue
         hits.append(_cap004_hit(scope, flow, locations, excluded))
@@ -547,13 +544,13 @@ def _location_exemptions(scope: Scope, cell: Cell, indices: list[int], out: dict
     for index in indices:
         if cell.state(index) is not Tri.YES:
             by_location.setdefault(evaluator.contexts[index].location, []).append(index)
+    internet_protectors = {d.policy.id: d for i in _internet(scope) for d in cell.protecting(i)} if by_location else {}
     for location, found in by_location.items():
         opened = [i for i in found if cell.state(i) is Tri.NO]
         undecided = [i for i in found if cell.state(i) is Tri.UNKNOWN]
         entry = out.setdefault(location.casefold(), {
             "id": location, "displayName": evaluator.location_label(evaluator.contexts[found[0]]).strip("'"),
             "trusted": evaluator.location_trusted(location), "exemptions": []})
-        internet_protectors = {d.policy.id: d for i in _internet(scope) for d in cell.protecting(i)}
         exempting = []
         for pid, decision in internet_protectors.items():
             facts = evaluator.by_id.get(pid.casefold())
@@ -573,17 +570,15 @@ def _location_exemptions(scope: Scope, cell: Cell, indices: list[int], out: dict
         entry["exemptions"].append(item)
 
 
-def _excluded_guests(scope: Scope, cell: Cell, guest_ids: list[str], out: dict[str, dict[str, Any]]) -> None:
+def _excluded_guests(scope: Scope, cell: Cell, out: dict[str, dict[str, Any]]) -> None:
     """Current guests of the cell's kind excluded (by user or group) from every policy that protects them."""
-    if not guest_ids:
-        return
     evaluator = scope.evaluator
     if evaluator.directory.groups is None and any(f.conditions.users and f.conditions.users.excludeGroups
                                                   for f in cell.candidates):
         scope.ctx.gap(f"guests excluded through groups cannot be counted "
                       f"({evaluator.directory.why('conditionalAccessGroups')})")
     internet = _internet(scope)
-    for audience, ids in current_guest_audiences(evaluator, cell.audience.kind, guest_ids).items():
+    for audience, ids in current_guest_audiences(evaluator, cell.audience.kind).items():
         theirs = evaluator.cell(cell.app_id, audience)
         exposed = [i for i in internet if theirs.state(i) is not Tri.YES]
         if not exposed:

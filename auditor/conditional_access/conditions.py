@@ -11,6 +11,7 @@ either the internet (inside no named location) or inside exactly one named locat
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 
@@ -104,6 +105,7 @@ def _split_and(text: str) -> list[str] | None:
     return parts
 
 
+@functools.lru_cache(maxsize=4096)
 def rule_contains_every_guest(rule: str | None) -> bool:
     """The dynamic membership rule provably puts every self-service guest in the group.
 
@@ -256,8 +258,10 @@ def applications_verdict(apps: CAApplications | None, app_id: str) -> Verdict:
     include, exclude = folded(apps.includeApplications), folded(apps.excludeApplications)
     app_filter = apps.applicationFilter if apps.applicationFilter and apps.applicationFilter.rule else None
     filter_mode = fold(app_filter.mode) if app_filter else ""
-    filter_unknown = unknown("applications", "an application filter (custom security attributes) "
-                                             f"{_quote(app_filter.rule) if app_filter else ''} cannot be judged offline")
+
+    def filter_unknown_() -> Verdict:
+        return unknown("applications", "an application filter (custom security attributes) "
+                                       f"{_quote(app_filter.rule) if app_filter else ''} cannot be judged offline")
     if not include - {"none"}:
         if apps.includeUserActions:
             return no("applications", f"targets only user actions ({join_words(apps.includeUserActions)}), "
@@ -267,7 +271,7 @@ def applications_verdict(apps: CAApplications | None, app_id: str) -> Verdict:
                                       f"({join_words(apps.includeAuthenticationContextClassReferences)}), "
                                       "which an application requests for particular actions")
         if app_filter and filter_mode == "include":
-            return filter_unknown
+            return filter_unknown_()
         return no("applications", "targets no application")
     if app_id == UNKNOWN_APP:
         if ALL not in include:
@@ -275,15 +279,15 @@ def applications_verdict(apps: CAApplications | None, app_id: str) -> Verdict:
         if exclude:
             return unknown("applications", f"excludes {len(exclude)} application(s); with the flows' application "
                                            "links unknown, a flow's applications may be among them")
-        return filter_unknown if app_filter and filter_mode == "exclude" else YES
+        return filter_unknown_() if app_filter and filter_mode == "exclude" else YES
     if app_id in exclude:
         return no("applications", "excludes this application")
     if ALL not in include and app_id not in include:
         if app_filter and filter_mode == "include":
-            return filter_unknown
+            return filter_unknown_()
         return no("applications", f"targets {len(include)} other application(s)")
     if app_filter and filter_mode == "exclude":
-        return filter_unknown
+        return filter_unknown_()
     return YES
 
 

@@ -6,6 +6,7 @@ means "membership unknown", not "no members".
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from auditor.model._base import fold
@@ -16,7 +17,8 @@ from auditor.model.conditional_access import (
     InboundTrust,
     NamedLocation,
 )
-from auditor.model.signin_matrix import MAIL_BASED_KINDS
+from auditor.model.graph import User
+from auditor.model.signin_matrix import MAIL_BASED_KINDS, guest_kind_of_issuer
 from auditor.model.tenant import Tenant
 from auditor.sources import OK, status_reason
 
@@ -68,19 +70,48 @@ class CrossTenantTrust:
         return where
 
 
+class GuestKinds(Mapping[str, str]):
+    """casefolded current guest id -> guest kind, read from the guest's identities on first use.
+
+    Lazy because only guests a policy names are ever looked up, and tenants have tens of thousands.
+    Guests whose identities name no single sign-up kind are absent.
+    """
+
+    def __init__(self, users: Mapping[str, User]) -> None:
+        self._users = users
+        self._kinds: dict[str, str | None] = {}
+
+    def _kind(self, user_id: str) -> str | None:
+        if user_id not in self._kinds:
+            user = self._users.get(user_id)
+            kinds = {guest_kind_of_issuer(i) for i in user.issuers()} - {None} if user is not None else set()
+            self._kinds[user_id] = kinds.pop() if len(kinds) == 1 else None
+        return self._kinds[user_id]
+
+    def __getitem__(self, user_id: str) -> str:
+        kind = self._kind(user_id)
+        if kind is None:
+            raise KeyError(user_id)
+        return kind
+
+    def __iter__(self) -> Iterator[str]:
+        return (u for u in self._users if self._kind(u) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 @dataclass
 class Directory:
     named_locations: dict[str, NamedLocation] | None = None  # casefolded id -> location; None: not collected
     groups: dict[str, ConditionalAccessGroup] | None = None  # casefolded id -> group; None: not collected
     trust: CrossTenantTrust | None = None  # None: crossTenantAccessPolicy not collected
     strengths: dict[str, AuthenticationStrengthPolicy] = field(default_factory=dict)  # casefolded id
-    guests: dict[str, str] = field(default_factory=dict)  # casefolded current guest id -> guest kind
+    guests: Mapping[str, str] = field(default_factory=dict)  # casefolded current guest id -> guest kind
     unavailable: dict[str, str] = field(default_factory=dict)  # source key -> why it cannot be used
 
     @classmethod
     def from_tenant(cls, tenant: Tenant) -> Directory:
-        from auditor.model.signin_matrix import guest_kind_of_issuer
-
         unavailable: dict[str, str] = {}
 
         def usable(key: str) -> bool:
@@ -94,12 +125,7 @@ class Directory:
                                              partial=bool(entry and entry.partial))
             return False
 
-        guests: dict[str, str] = {}
-        if tenant.is_ok("selfServiceSignUpUsers"):
-            for user in tenant.self_service_users:
-                kinds = {guest_kind_of_issuer(issuer) for issuer in user.issuers()} - {None}
-                if len(kinds) == 1:
-                    guests[fold(user.id)] = kinds.pop()  # type: ignore[assignment]
+        guests = GuestKinds(tenant.self_service_users_by_id) if tenant.is_ok("selfServiceSignUpUsers") else {}
         return cls(
             named_locations=tenant.named_locations_by_id if usable("namedLocations") else None,
             groups=tenant.conditional_access_groups if usable("conditionalAccessGroups") else None,

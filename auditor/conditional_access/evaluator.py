@@ -69,10 +69,22 @@ class PolicyFacts:
         self.context_verdicts: list[Verdict] = []
         self.yes_mask = 0
         self.maybe_mask = 0  # may match (unknown); disjoint from yes_mask
+        # Each dimension is judged once per value (2 clients, 5 platforms, the locations), then combined.
+        clients: dict[str, Verdict] = {}
+        platforms: dict[str, Verdict] = {}
+        locations: dict[str, Verdict] = {}
         for index, cell in enumerate(cells):
-            verdict = all_of(client_app_verdict(conditions.clientAppTypes, cell.client),
-                             platform_verdict(conditions.platforms, cell.platform),
-                             locations_verdict(conditions.locations, fold(cell.location), directory, self._label))
+            client = clients.get(cell.client)
+            if client is None:
+                client = clients[cell.client] = client_app_verdict(conditions.clientAppTypes, cell.client)
+            platform = platforms.get(cell.platform)
+            if platform is None:
+                platform = platforms[cell.platform] = platform_verdict(conditions.platforms, cell.platform)
+            location = locations.get(cell.location)
+            if location is None:
+                location = locations[cell.location] = locations_verdict(conditions.locations, fold(cell.location),
+                                                                        directory, self._label)
+            verdict = all_of(client, platform, location)
             self.context_verdicts.append(verdict)
             if verdict.yes:
                 self.yes_mask |= 1 << index
@@ -81,6 +93,9 @@ class PolicyFacts:
         users = conditions.users
         self.include_ids, self.exclude_ids = referenced_user_ids(users)
         self.group_ids = folded(users.includeGroups + users.excludeGroups) if users else frozenset()
+        self.exclude_group_ids = folded(users.excludeGroups) if users else frozenset()
+        self.enabled = policy.is_enabled
+        self.report_only = policy.is_report_only
         self._apps: dict[str, Verdict] = {}
         self._users: dict[Audience, Verdict] = {}
         self._grants: dict[str, GrantVerdict] = {}
@@ -91,14 +106,6 @@ class PolicyFacts:
     @property
     def id(self) -> str:
         return self.policy.id
-
-    @property
-    def enabled(self) -> bool:
-        return self.policy.is_enabled
-
-    @property
-    def report_only(self) -> bool:
-        return self.policy.is_report_only
 
     def active(self, report_only: bool) -> bool:
         return self.enabled or (report_only and self.report_only)
@@ -164,6 +171,7 @@ class Cell:
     candidates: list[PolicyFacts] = field(default_factory=list)
     what_if: dict[int, list[Decision]] = field(default_factory=dict)
     disagreements: list[dict[str, Any]] = field(default_factory=list)
+    _decisions: dict[int, list[Decision]] = field(default_factory=dict, repr=False)
 
     def state(self, index: int) -> Tri:
         bit = 1 << index
@@ -178,8 +186,12 @@ class Cell:
         """The policies that could matter in this context (applying or undecided, with a protecting grant)."""
         if index in self.what_if:
             return self.what_if[index]
-        return [Decision(f.policy, f.applies(self.app_id, self.audience, index), f.grant(self.audience))
+        found = self._decisions.get(index)
+        if found is None:
+            found = self._decisions[index] = [
+                Decision(f.policy, f.applies(self.app_id, self.audience, index), f.grant(self.audience))
                 for f in self.candidates]
+        return found
 
     def protecting(self, index: int) -> list[Decision]:
         return [d for d in self.decisions(index) if d.protects is Tri.YES]
@@ -204,6 +216,7 @@ class Evaluator:
         self.policies = [PolicyFacts(p, self.contexts, directory) for p in live]
         self.by_id = {fold(f.id): f for f in self.policies}
         self._cells: dict[tuple[str, Audience, bool, bool], Cell] = {}
+        self._audiences: dict[str, dict[Audience, list[str]]] = {}
 
     # -- contexts ---------------------------------------------------------------------------
     def location_label(self, cell: SignInContext) -> str:
@@ -228,16 +241,20 @@ class Evaluator:
         cell = Cell(self, app_id, audience, report_only)
         yes = maybe = 0
         for facts in self.policies:
-            if not facts.active(report_only):
+            # Cheapest tests first; no Verdict objects are built here (this loop runs for every cell).
+            if not (facts.enabled or (report_only and facts.report_only)) or facts.static.value is Tri.NO:
                 continue
-            grant = facts.grant(audience)
-            if grant.protects.no:
+            protects = facts.grant(audience).protects.value
+            if protects is Tri.NO:
                 continue
-            base = all_of(facts.app(app_id), facts.users(audience), facts.static)
-            if base.no:
+            app = facts.app(app_id).value
+            if app is Tri.NO:
+                continue
+            users = facts.users(audience).value
+            if users is Tri.NO:
                 continue
             cell.candidates.append(facts)
-            if base.yes and grant.protects.yes:
+            if protects is Tri.YES and app is Tri.YES and users is Tri.YES and facts.static.value is Tri.YES:
                 yes |= facts.yes_mask
                 maybe |= facts.maybe_mask
             else:
@@ -312,36 +329,47 @@ class WhatIfLookup:
         raise NotImplementedError
 
 
-def current_guest_audiences(evaluator: Evaluator, kind: str, guest_ids: Iterable[str]) -> dict[Audience, list[str]]:
-    """Group the current guests of ``kind`` whom some policy scopes differently from a future sign-up.
+def current_guest_audiences(evaluator: Evaluator, kind: str) -> dict[Audience, list[str]]:
+    """The current guests of ``kind`` whom some policy scopes *less* than a guest who signs up later.
 
-    Only a guest named in a policy (by id) or a member of a group a policy names can be; guests with the
-    same per-policy answers share one representative audience, so a group of 10,000 excluded guests
-    costs one evaluation, and guests nobody names cost nothing.
+    Only a guest a policy excludes by id or through an excluded group can be less protected: an
+    inclusion by id or group only adds protection. Guests with the same per-policy answers share one
+    representative audience, so a group of 10,000 excluded guests costs one evaluation, and guests
+    nobody excludes cost nothing. Computed once per kind; a guest's kind comes from the directory.
     """
-    wanted = {fold(g) for g in guest_ids}
-    relevant: dict[str, set[int]] = {}  # guest id -> indexes of the policies that name them
+    cached = evaluator._audiences.get(kind)
+    if cached is not None:
+        return cached
+    guests = evaluator.directory.guests
     groups = evaluator.directory.groups or {}
+    relevant: dict[str, set[int]] = {}  # guest id -> indexes of the policies that exclude them
     for index, facts in enumerate(evaluator.policies):
-        for user_id in (facts.include_ids | facts.exclude_ids) & wanted:
-            relevant.setdefault(user_id, set()).add(index)
-        for group_id in facts.group_ids:
+        named = set(facts.exclude_ids)
+        for group_id in facts.exclude_group_ids:
             group = groups.get(group_id)
-            for user_id in (group.member_ids or frozenset()) & wanted if group is not None else ():
+            named |= (group.member_ids or frozenset()) if group is not None else frozenset()
+        for user_id in named:
+            if guests.get(user_id) == kind:
                 relevant.setdefault(user_id, set()).add(index)
     new = Audience(kind)
+    rank = {Tri.YES: 2, Tri.UNKNOWN: 1, Tri.NO: 0}
     by_signature: dict[tuple[tuple[str, Tri], ...], list[str]] = {}
     for user_id in sorted(relevant):
         audience = Audience(kind, user_id)
         signature = []
+        less = False
         for index in sorted(relevant[user_id]):
             facts = evaluator.policies[index]
             value = users_verdict(facts.conditions.users, audience, evaluator.directory).value
-            if value is not facts.users(new).value:
+            baseline = facts.users(new).value
+            if value is not baseline:
                 signature.append((facts.id, value))
-        if signature:
+                less = less or rank[value] < rank[baseline]
+        if less:
             by_signature.setdefault(tuple(signature), []).append(user_id)
-    return {Audience(kind, ids[0]): ids for ids in by_signature.values()}
+    result = {Audience(kind, ids[0]): ids for ids in by_signature.values()}
+    evaluator._audiences[kind] = result
+    return result
 
 
 __all__ = ["Audience", "Cell", "Decision", "Directory", "Evaluator", "PolicyFacts", "STATIC", "UNKNOWN_APP",

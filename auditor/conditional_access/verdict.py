@@ -66,6 +66,8 @@ def _reasons(verdicts: Iterable[Verdict]) -> tuple[Reason, ...]:
 
 def all_of(*verdicts: Verdict) -> Verdict:
     """Every part must hold (policy conditions are ANDed): no beats unknown beats yes."""
+    if all(v.value is Tri.YES for v in verdicts):
+        return YES
     nos = [v for v in verdicts if v.no]
     if nos:
         return Verdict(Tri.NO, _reasons(nos))

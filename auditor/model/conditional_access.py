@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, field_validator
 
 from auditor.model._base import GraphObject, fold
 
@@ -240,6 +240,7 @@ class ConditionalAccessGroup(GraphObject):
     membershipRule: str | None = None
     membershipRuleProcessingState: str | None = None
     transitiveMembers: list[GroupMember] | None = None
+    _member_ids: frozenset[str] | None = PrivateAttr(default=None)
 
     @property
     def is_dynamic(self) -> bool:
@@ -251,9 +252,12 @@ class ConditionalAccessGroup(GraphObject):
 
     @property
     def member_ids(self) -> frozenset[str] | None:
+        """Casefolded ids of the user members; None when they were not collected. Computed once."""
         if self.transitiveMembers is None:
             return None
-        return frozenset(fold(m.id) for m in self.transitiveMembers if m.id)
+        if self._member_ids is None:
+            self._member_ids = frozenset(fold(m.id) for m in self.transitiveMembers if m.id)
+        return self._member_ids
 
     @property
     def label(self) -> str:
