@@ -193,8 +193,12 @@ ISSUERS = {  # identity used at sign-up -> (identities[].issuer, signInType)
 
 def guest_user(user_id: str, name: str, mail: str, *, idp: str, created: datetime,
                last_sign_in: datetime | None, tenant_domain: str = "contoso.onmicrosoft.com",
-               with_activity: bool = True, enabled: bool = True) -> dict[str, Any]:
-    """A self-service sign-up guest as the users source returns it ($select of SPEC §4)."""
+               with_activity: bool = True, enabled: bool = True,
+               last_successful: bool = False) -> dict[str, Any]:
+    """A self-service sign-up guest as the users source returns it ($select of SPEC §4).
+
+    ``last_successful`` adds ``lastSuccessfulSignInDateTime``, which Graph returns since December 2023
+    (off by default so the bundled samples keep their bytes)."""
     issuer, sign_in_type = ISSUERS[idp]
     item: dict[str, Any] = {
         "id": user_id, "displayName": name, "mail": mail,
@@ -209,6 +213,8 @@ def guest_user(user_id: str, name: str, mail: str, *, idp: str, created: datetim
             "lastSignInRequestId": f"{user_id[:8]}-req" if last_sign_in else "",
             "lastNonInteractiveSignInDateTime": NEVER, "lastNonInteractiveSignInRequestId": "",
         }
+        if last_successful:
+            item["signInActivity"]["lastSuccessfulSignInDateTime"] = iso(last_sign_in) if last_sign_in else None
     return item
 
 
@@ -533,7 +539,7 @@ class SyntheticTenant:
             else:
                 last = None  # never signed in after sign-up
             yield guest_user(user_id, name, mail, idp=self.guest_kind[index], created=created, last_sign_in=last,
-                             with_activity=True)
+                             with_activity=True, last_successful=True)
 
     # -- sign-ins ------------------------------------------------------------------------------
     def sign_ins(self) -> Iterator[dict[str, Any]]:

@@ -62,9 +62,10 @@ class Scope:
             return list(GUEST_KINDS)
         offered = flow.provider_kinds()
         other = sorted(p.id for p in flow.providers if p.kind not in GUEST_KINDS)
-        if other and note:
-            self.ctx.note(f"{flow.id} also offers {', '.join(other)}: a provider kind the sign-in matrix does "
-                          "not model is not judged")
+        if other:
+            # Guests of a custom (SAML/WS-Fed/OIDC) provider are not judged: no pass is concluded for them.
+            self.ctx.gap(f"{flow.id} also offers {', '.join(other)}: guests of a provider kind the sign-in "
+                         "matrix does not model are not judged")
         return [k for k in GUEST_KINDS if k in offered]
 
     def cell(self, app: str, kind: str, report_only: bool = False) -> Cell:
