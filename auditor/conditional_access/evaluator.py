@@ -160,9 +160,13 @@ class Decision:
 
 @dataclass
 class Cell:
-    """Protection of every context of the matrix for one application and one audience."""
+    """Protection of every context of the matrix for one application and one audience.
 
-    evaluator: Evaluator
+    A cell does not point back to its evaluator (which caches it): no reference cycle keeps the tenant's
+    data alive after the audit, so it is freed by reference counting rather than a long full collection.
+    """
+
+    size: int  # number of contexts in the matrix
     app_id: str
     audience: Audience
     report_only: bool
@@ -200,8 +204,8 @@ class Cell:
         return [d for d in self.decisions(index) if d.protects is Tri.UNKNOWN]
 
     def indices(self, state: Tri, mask: int | None = None) -> list[int]:
-        wanted = self.evaluator.all_mask if mask is None else mask
-        return [i for i in range(len(self.evaluator.contexts)) if wanted >> i & 1 and self.state(i) is state]
+        wanted = (1 << self.size) - 1 if mask is None else mask
+        return [i for i in range(self.size) if wanted >> i & 1 and self.state(i) is state]
 
 
 class Evaluator:
@@ -238,7 +242,7 @@ class Evaluator:
         cached = self._cells.get(key)
         if cached is not None:
             return cached
-        cell = Cell(self, app_id, audience, report_only)
+        cell = Cell(len(self.contexts), app_id, audience, report_only)
         yes = maybe = 0
         for facts in self.policies:
             # Cheapest tests first; no Verdict objects are built here (this loop runs for every cell).

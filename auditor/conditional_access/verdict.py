@@ -7,6 +7,7 @@ can name the condition and the policy behind each gap.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -48,10 +49,14 @@ class Verdict:
 YES = Verdict(Tri.YES)
 
 
+# Interned: the same reason is produced for many contexts and policies, and every object kept alive
+# for the audit's duration makes the interpreter's full garbage collections longer.
+@functools.lru_cache(maxsize=8192)
 def no(condition: str, text: str) -> Verdict:
     return Verdict(Tri.NO, (Reason(condition, text),))
 
 
+@functools.lru_cache(maxsize=8192)
 def unknown(condition: str, text: str) -> Verdict:
     return Verdict(Tri.UNKNOWN, (Reason(condition, text),))
 
@@ -66,8 +71,11 @@ def _reasons(verdicts: Iterable[Verdict]) -> tuple[Reason, ...]:
 
 def all_of(*verdicts: Verdict) -> Verdict:
     """Every part must hold (policy conditions are ANDed): no beats unknown beats yes."""
-    if all(v.value is Tri.YES for v in verdicts):
+    open_ = [v for v in verdicts if v.value is not Tri.YES]
+    if not open_:
         return YES
+    if len(open_) == 1:
+        return open_[0]  # the one part that does not hold says it all (and no new object is kept)
     nos = [v for v in verdicts if v.no]
     if nos:
         return Verdict(Tri.NO, _reasons(nos))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PrivateAttr, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from auditor.model._base import GraphObject, fold
 
@@ -221,10 +221,16 @@ class NamedLocation(GraphObject):
 
 # --- groups named by policies ---------------------------------------------------------------------------
 
-class GroupMember(GraphObject):
-    id: str = ""
-    userType: str | None = None
-    creationType: str | None = None
+def _member_ids(value: Any) -> frozenset[str] | None:
+    """``transitiveMembers`` (user objects) → their casefolded ids; None stays None (not collected).
+
+    Only the ids are kept: a group can have thousands of members and the evaluator needs nothing else.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError("transitiveMembers must be a list of user objects")
+    return frozenset(fold(m.get("id")) for m in value if isinstance(m, dict) and isinstance(m.get("id"), str))
 
 
 class ConditionalAccessGroup(GraphObject):
@@ -239,8 +245,7 @@ class ConditionalAccessGroup(GraphObject):
     groupTypes: StrList = Field(default_factory=list)
     membershipRule: str | None = None
     membershipRuleProcessingState: str | None = None
-    transitiveMembers: list[GroupMember] | None = None
-    _member_ids: frozenset[str] | None = PrivateAttr(default=None)
+    transitiveMembers: Annotated[frozenset[str] | None, BeforeValidator(_member_ids)] = None
 
     @property
     def is_dynamic(self) -> bool:
@@ -252,12 +257,8 @@ class ConditionalAccessGroup(GraphObject):
 
     @property
     def member_ids(self) -> frozenset[str] | None:
-        """Casefolded ids of the user members; None when they were not collected. Computed once."""
-        if self.transitiveMembers is None:
-            return None
-        if self._member_ids is None:
-            self._member_ids = frozenset(fold(m.id) for m in self.transitiveMembers if m.id)
-        return self._member_ids
+        """Casefolded ids of the user members; None when they were not collected."""
+        return self.transitiveMembers
 
     @property
     def label(self) -> str:
