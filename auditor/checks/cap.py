@@ -439,23 +439,36 @@ def strength_guests_cannot_satisfy(ctx: CheckContext) -> list[Hit]:
                 grant = facts.grant(Audience(kind))
                 if grant.strength_unsatisfiable is Tri.NO:
                     continue
-                hit_apps, unsure_apps = [], []
+                hit_apps: list[str] = []
+                unsure: dict[str, None] = {}
                 for app in apps:
                     applies = _applies_somewhere(scope, facts, app, kind)
                     if applies is Tri.YES and grant.strength_unsatisfiable is Tri.YES:
                         hit_apps.append(app)
-                    elif applies is not Tri.NO:
-                        unsure_apps.append(app)
-                if unsure_apps:
+                    elif applies is Tri.UNKNOWN:
+                        for verdict in (facts.app(app), facts.users(Audience(kind)), facts.static):
+                            unsure.update((r.text, None) for r in verdict.reasons if verdict.unknown)
+                        unsure.setdefault("whether the policy applies", None)
+                    elif applies is Tri.YES:
+                        unsure.update((a.why, None) for a in grant.alternatives if a.strength)
+                if unsure:
                     ctx.gap(f"{facts.policy.name}: whether its authentication strength locks out "
                             f"{KIND_LABELS.get(kind, kind)} guests of {flow.id} cannot be judged ("
-                            + "; ".join(r.text for r in (grant.protects.reasons or facts.users(Audience(kind)).reasons))[:300]
-                            + ")")
+                            + "; ".join(list(unsure)[:3])[:300] + ")")
                 if hit_apps:
                     affected.append((flow, kind, hit_apps, grant))
         if affected:
             hits.append(_cap001_hit(ctx, scope, facts, affected))
     return hits
+
+
+def _strength_name(facts: PolicyFacts, scope: Scope) -> str | None:
+    grant = facts.policy.grantControls
+    strength = grant.authenticationStrength if grant else None
+    if strength is None:
+        return None
+    stored = scope.evaluator.directory.strengths.get((strength.id or "").casefold())
+    return strength.displayName or (stored.displayName if stored else None) or strength.id
 
 
 def _cap001_hit(ctx: CheckContext, scope: Scope, facts: PolicyFacts,
@@ -478,8 +491,7 @@ def _cap001_hit(ctx: CheckContext, scope: Scope, facts: PolicyFacts,
     kinds = sorted({k for f in flows for k in f["guestKinds"]}, key=GUEST_KINDS.index)
     evidence = {
         "policy": _ref(facts),
-        "authenticationStrength": facts.grant(Audience(kinds[0])).strength_name.removeprefix(
-            "authentication strength ").strip("'") if facts.grant(Audience(kinds[0])).strength_name else None,
+        "authenticationStrength": _strength_name(facts, scope),
         "grantOperator": grant.operator if grant else None,
         "builtInControls": grant.builtInControls if grant else [],
         "guestKinds": kinds,
