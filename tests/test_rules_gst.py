@@ -146,3 +146,17 @@ def test_gst001_disabled_guests_are_not_reported(audit_rule):
     disabled["accountEnabled"] = False
     outcome, findings = audit_rule("GST001", selfServiceSignUpUsers=[disabled], manifest_extra=COLLECTED)
     assert outcome.outcome == "pass" and findings == []
+
+
+def test_gst001_reads_microsofts_documented_sign_in_activity_shape(audit_rule):
+    import json
+    from pathlib import Path
+
+    body = json.loads((Path(__file__).parent / "data" / "users-list-signinactivity.json").read_text())
+    # The documented example predates lastSuccessfulSignInDateTime: the older fields stand in, with a note.
+    guest = {**_guest("aaaaaaaa-0000-4000-8000-000000000001"), "signInActivity": body["value"][1]["signInActivity"]}
+    outcome, findings = audit_rule("GST001", selfServiceSignUpUsers=[guest], manifest_extra=COLLECTED)
+    assert outcome.outcome == "fail"
+    assert findings[0].evidence["lastSignIn"] == "2021-07-29T17:53:42Z"  # the later of interactive/non-interactive
+    assert findings[0].evidence["activityField"] == "lastSignInDateTime"
+    assert "carry no lastSuccessfulSignInDateTime" in outcome.reason
