@@ -106,10 +106,18 @@ def aggregate_sign_ins(records: Iterable[dict[str, Any]], guest_ids: set[str]) -
         for applied in record.get("appliedConditionalAccessPolicies") or ():
             if not isinstance(applied, dict):
                 continue
-            failed = _fold(applied.get("result")) == "failure"
+            # This loop runs for every applied policy of every guest sign-in: the common cases (a plain
+            # "success", no strength) are decided with one lookup each.
+            result = applied.get("result")
+            failed = result == "failure" or (isinstance(result, str) and result.casefold() == "failure")
             strength = applied.get("authenticationStrength")
-            outcome = _fold(strength.get("authenticationStrengthResult")) if isinstance(strength, dict) else ""
-            if not failed and outcome not in STRENGTH_REGISTRATION:
+            if isinstance(strength, dict):
+                outcome = _fold(strength.get("authenticationStrengthResult"))
+                if not failed and outcome not in STRENGTH_REGISTRATION:
+                    continue
+            elif failed:
+                outcome = ""
+            else:
                 continue
             policy_id = (applied.get("id") or "").casefold() if isinstance(applied.get("id"), str) else ""
             if not policy_id:
