@@ -7,7 +7,6 @@ can name the condition and the policy behind each gap.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -50,15 +49,27 @@ YES = Verdict(Tri.YES)
 
 
 # Interned: the same reason is produced for many contexts and policies, and every object kept alive
-# for the audit's duration makes the interpreter's full garbage collections longer.
-@functools.lru_cache(maxsize=8192)
+# for the audit's duration makes the interpreter's full garbage collections longer. A plain dict (an
+# lru_cache keeps a linked list of its own), emptied if it ever grows past a bound.
+_INTERNED: dict[tuple[Tri, str, str], Verdict] = {}
+
+
+def _interned(value: Tri, condition: str, text: str) -> Verdict:
+    key = (value, condition, text)
+    verdict = _INTERNED.get(key)
+    if verdict is None:
+        if len(_INTERNED) > 20_000:
+            _INTERNED.clear()
+        verdict = _INTERNED[key] = Verdict(value, (Reason(condition, text),))
+    return verdict
+
+
 def no(condition: str, text: str) -> Verdict:
-    return Verdict(Tri.NO, (Reason(condition, text),))
+    return _interned(Tri.NO, condition, text)
 
 
-@functools.lru_cache(maxsize=8192)
 def unknown(condition: str, text: str) -> Verdict:
-    return Verdict(Tri.UNKNOWN, (Reason(condition, text),))
+    return _interned(Tri.UNKNOWN, condition, text)
 
 
 def _reasons(verdicts: Iterable[Verdict]) -> tuple[Reason, ...]:
