@@ -145,7 +145,7 @@ def ca_policy(policy_id: str, name: str, *, state: str = "enabled", include_user
               exclude_apps: Sequence[str] = (), controls: Sequence[str] = ("mfa",), operator: str = "OR",
               strength: dict[str, Any] | None = None, client_app_types: Sequence[str] = ("all",),
               created: str = "2024-03-14T09:12:44.1234567Z", exclude_groups: Sequence[str] = (),
-              guest_tenants: Sequence[str] | None = None,
+              guest_tenants: Sequence[str] | None = None, terms_of_use: Sequence[str] = (),
               conditions: dict[str, Any] | None = None) -> dict[str, Any]:
     """A Conditional Access policy; guest types are given as Graph sends them: one CSV string.
 
@@ -177,7 +177,7 @@ def ca_policy(policy_id: str, name: str, *, state: str = "enabled", include_user
             **(conditions or {}),
         },
         "grantControls": {"operator": operator, "builtInControls": list(controls),
-                          "customAuthenticationFactors": [], "termsOfUse": [],
+                          "customAuthenticationFactors": [], "termsOfUse": list(terms_of_use),
                           "authenticationStrength": strength},
     }
 
@@ -193,8 +193,12 @@ ISSUERS = {  # identity used at sign-up -> (identities[].issuer, signInType)
 
 def guest_user(user_id: str, name: str, mail: str, *, idp: str, created: datetime,
                last_sign_in: datetime | None, tenant_domain: str = "contoso.onmicrosoft.com",
-               with_activity: bool = True, enabled: bool = True) -> dict[str, Any]:
-    """A self-service sign-up guest as the users source returns it (the $select of auditor/sources.py)."""
+               with_activity: bool = True, enabled: bool = True,
+               last_successful: bool = False) -> dict[str, Any]:
+    """A self-service sign-up guest as the users source returns it (the $select of auditor/sources.py).
+
+    ``last_successful`` adds ``lastSuccessfulSignInDateTime``, which Graph returns since December 2023
+    (off by default so the bundled samples keep their bytes)."""
     issuer, sign_in_type = ISSUERS[idp]
     item: dict[str, Any] = {
         "id": user_id, "displayName": name, "mail": mail,
@@ -209,6 +213,8 @@ def guest_user(user_id: str, name: str, mail: str, *, idp: str, created: datetim
             "lastSignInRequestId": f"{user_id[:8]}-req" if last_sign_in else "",
             "lastNonInteractiveSignInDateTime": NEVER, "lastNonInteractiveSignInRequestId": "",
         }
+        if last_successful:
+            item["signInActivity"]["lastSuccessfulSignInDateTime"] = iso(last_sign_in) if last_sign_in else None
     return item
 
 

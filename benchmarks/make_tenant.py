@@ -50,6 +50,7 @@ class TenantSize:
     connectors: int = 10
     attributes: int = 30
     policies: int = 200
+    named_locations: int = 10
     seed: int = 1
     signin_days: int = 30
 
@@ -168,10 +169,73 @@ class SyntheticTenant:
                 kwargs["controls"] = ["block"]
                 kwargs["client_app_types"] = ["exchangeActiveSync", "other"]
             self.policies.append(ca_policy(uuid_from(rng), f"CA{i:03d} synthetic policy", state=state, **kwargs))
+        self._build_conditional_access_context()
         live = [p for p in self.policies if p["state"] != "disabled"] or self.policies
         self._applied_pool = [
             {result: applied_policy(p, result) for result in ("success", "failure", "notApplied", "reportOnlySuccess")}
             for p in live]
+
+    def _build_conditional_access_context(self) -> None:
+        """Named locations, the groups policies name, cross-tenant settings, and narrowing conditions on
+        some policies, so the Conditional Access evaluator works over a realistic matrix.
+
+        A separate RNG keeps every other source byte-identical to what earlier versions generated.
+        """
+        rng = random.Random(self.size.seed + 3)
+        self.named_locations = []
+        for i in range(self.size.named_locations):
+            if i % 3 == 2:
+                self.named_locations.append({
+                    "@odata.type": "#microsoft.graph.countryNamedLocation", "id": uuid_from(rng),
+                    "displayName": f"Countries {i:02d}", "countriesAndRegions": rng.sample(["DE", "FR", "NL", "CH", "AT",
+                                                                                           "BE", "DK", "SE"], k=3),
+                    "includeUnknownCountriesAndRegions": False, "countryLookupMethod": "clientIpAddress"})
+            else:
+                self.named_locations.append({
+                    "@odata.type": "#microsoft.graph.ipNamedLocation", "id": uuid_from(rng),
+                    "displayName": f"Office {i:02d}", "isTrusted": i % 3 == 0,
+                    "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange",
+                                  "cidrAddress": f"198.51.{i}.0/24"}]})
+        location_ids = [loc["id"] for loc in self.named_locations]
+        narrowings: list[dict[str, Any]] = [
+            {"platforms": {"includePlatforms": ["android", "iOS"], "excludePlatforms": []}},
+            {"clientAppTypes": ["mobileAppsAndDesktopClients"]},
+            {"signInRiskLevels": ["medium", "high"]},
+            {"locations": {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]}},
+            {"devices": {"deviceFilter": {"mode": "exclude", "rule": 'device.extensionAttribute1 -eq "SAW"'}}},
+        ]
+        if location_ids:
+            narrowings.append({"locations": {"includeLocations": ["All"],
+                                             "excludeLocations": rng.sample(location_ids, k=min(2, len(location_ids)))}})
+        break_glass = uuid_from(rng)
+        for policy in self.policies:
+            if rng.random() < 0.35:
+                policy["conditions"].update(rng.choice(narrowings))
+            users = policy["conditions"]["users"]
+            if users["includeUsers"] == ["All"] and rng.random() < 0.5:
+                users["excludeGroups"] = [break_glass]
+        self.group_ids = sorted({g for p in self.policies for key in ("includeGroups", "excludeGroups")
+                                 for g in p["conditions"]["users"][key]})
+        self.cross_tenant = [{"isServiceDefault": True, "inboundTrust": {
+            "isMfaAccepted": False, "isCompliantDeviceAccepted": False, "isHybridAzureADJoinedDeviceAccepted": False}}]
+
+    def groups(self) -> list[dict[str, Any]]:
+        """The groups policies name: mostly static with a few guest members, some dynamic."""
+        rng = random.Random(self.size.seed + 4)
+        out = []
+        for index, group_id in enumerate(self.group_ids):
+            kind = index % 4
+            dynamic = kind in (1, 2)
+            members = rng.sample(self.guest_ids, k=min(len(self.guest_ids), rng.randint(2, 60)))
+            out.append({
+                "id": group_id, "displayName": f"CA group {index:03d}",
+                "groupTypes": ["DynamicMembership"] if dynamic else [],
+                "membershipRule": ('user.userType -eq "Guest"' if kind == 1 else
+                                   'user.companyName -eq "Fabrikam"' if kind == 2 else None),
+                "membershipRuleProcessingState": "On" if dynamic else None,
+                "transitiveMembers": [{"@odata.type": "#microsoft.graph.user", "id": m, "userType": "Guest",
+                                       "creationType": "SelfServiceSignUp"} for m in members]})
+        return out
 
     # -- guests --------------------------------------------------------------------------------
     def _build_guests(self) -> None:
@@ -209,7 +273,7 @@ class SyntheticTenant:
             else:
                 last = None  # never signed in after sign-up
             yield guest_user(user_id, name, mail, idp=self.guest_kind[index], created=created, last_sign_in=last,
-                             with_activity=True)
+                             with_activity=True, last_successful=True)
 
     # -- sign-ins ------------------------------------------------------------------------------
     def sign_ins(self) -> Iterator[dict[str, Any]]:
@@ -298,6 +362,9 @@ class SyntheticTenant:
                 provider("Facebook-OAUTH")])
             writer.write_source("userFlowApplications", self.listeners)
             writer.write_source("conditionalAccessPolicies", self.policies)
+            writer.write_source("namedLocations", self.named_locations)
+            writer.write_source("conditionalAccessGroups", self.groups())
+            writer.write_source("crossTenantAccessPolicy", self.cross_tenant)
             writer.write_source("authenticationStrengthPolicies", BUILTIN_STRENGTHS)
             writer.write_source("emailAuthenticationMethod", [{
                 "@odata.type": "#microsoft.graph.emailAuthenticationMethodConfiguration", "id": "Email",
@@ -307,6 +374,7 @@ class SyntheticTenant:
                 "allowInvitesFrom": "adminsAndGuestInviters", "allowedToSignUpEmailBasedSubscriptions": True,
                 "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3"}])
             writer.write_source("selfServiceSignUpUsers", self.users())
+            writer.manifest["sources"]["selfServiceSignUpUsers"]["signInActivity"] = True  # as the collector says
             writer.write_source("signIns", self.sign_ins())
         except BaseException:
             writer.abort()
@@ -328,14 +396,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connectors", type=int, default=defaults.connectors)
     parser.add_argument("--attributes", type=int, default=defaults.attributes)
     parser.add_argument("--policies", type=int, default=defaults.policies)
+    parser.add_argument("--named-locations", type=int, default=defaults.named_locations)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--out", type=Path, required=True, help="snapshot directory (or .zip) to write")
     args = parser.parse_args(argv)
-    for name in ("guests", "sign_ins", "flows", "connectors", "attributes", "policies"):
+    for name in ("guests", "sign_ins", "flows", "connectors", "attributes", "policies", "named_locations"):
         if getattr(args, name) < 0:
             parser.error(f"--{name.replace('_', '-')} must not be negative")
     size = TenantSize(guests=args.guests, sign_ins=args.sign_ins, flows=args.flows, connectors=args.connectors,
-                      attributes=args.attributes, policies=args.policies, seed=args.seed)
+                      attributes=args.attributes, policies=args.policies, named_locations=args.named_locations,
+                      seed=args.seed)
     path = make_tenant(args.out, size)
     print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -64,6 +64,7 @@ class Case:
     argv: list[str]
     runs: list[Run] = field(default_factory=list)
     skipped: str | None = None
+    env: dict[str, str] | None = None
 
     def median(self) -> float:
         return statistics.median(r.seconds for r in self.runs)
@@ -75,10 +76,11 @@ class Case:
         return max(r.max_rss_kib for r in self.runs) / 1024
 
 
-def run_child(argv: list[str], cwd: Path) -> Run:
+def run_child(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     """Run one fresh child; wall time and that child's own peak RSS (KiB on Linux) via wait4."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **env} if env else None)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -147,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-scale", action="store_true", help="skip the 300k/600k/1.2M memory series")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--workdir", type=Path, help="keep the snapshots here instead of a temp dir")
+    parser.add_argument("--baseline", type=Path,
+                        help="a checkout of an earlier flowaudit (e.g. `git archive` of a commit): its "
+                             "`audit --format json` runs alternating with the others, for before/after "
+                             "ratios from the same run")
+    parser.add_argument("--audit-only", action="store_true", help="only the floor and the json audit(s)")
     args = parser.parse_args(argv)
 
     flowaudit = shutil.which("flowaudit", path=str(Path(sys.executable).parent)) or shutil.which("flowaudit")
@@ -178,11 +185,21 @@ def main(argv: list[str] | None = None) -> int:
         Case("e python -c 'import click, pydantic, jinja2'",
              [sys.executable, "-c", "import click, pydantic, jinja2"]),
     ]
+    if args.audit_only:
+        for case in cases[2:]:
+            case.skipped = "--audit-only"
+    if args.baseline:
+        # The same interpreter and dependencies, the earlier package first on the path.
+        base_out = work / "out-baseline"
+        cases.append(Case(f"b0 baseline audit --format json ({args.baseline.name})",
+                          [sys.executable, "-m", "auditor", "audit", "--snapshot", str(snapshot), "--fail-on", "none",
+                           "-q", "--reproducible", "--output-dir", str(base_out), "--format", "json"],
+                          env={"PYTHONPATH": str(args.baseline.resolve())}))
     for rep in range(args.reps):
         for case in cases:
             if case.skipped:
                 continue
-            case.runs.append(run_child(case.argv, work))
+            case.runs.append(run_child(case.argv, work, case.env))
             last = case.runs[-1]
             print(f"  rep {rep + 1} {case.name}: {last.seconds:.2f} s wall, {last.cpu_seconds:.2f} s cpu, "
                   f"{last.max_rss_kib / 1024:.0f} MiB", flush=True)
@@ -205,10 +222,17 @@ def main(argv: list[str] | None = None) -> int:
     figures["auditOverFloorCpu"] = round(audit_json.median_cpu() / floor.median_cpu(), 2)
     print(f"\n(b)/(a) audit json / floor = {figures['auditOverFloor']:.2f} wall, "
           f"{figures['auditOverFloorCpu']:.2f} cpu  (target <= 2.5)")
-    figures["helpOverImports"] = round(cases[4].median() / cases[5].median(), 2)
-    figures["helpOverImportsCpu"] = round(cases[4].median_cpu() / cases[5].median_cpu(), 2)
-    print(f"(e) flowaudit --help / bare imports = {figures['helpOverImports']:.2f} wall, "
-          f"{figures['helpOverImportsCpu']:.2f} cpu  (target <= 1.5)")
+    if args.baseline:
+        baseline = cases[-1]
+        figures["baselineOverFloor"] = round(baseline.median() / floor.median(), 2)
+        figures["baselineOverFloorCpu"] = round(baseline.median_cpu() / floor.median_cpu(), 2)
+        print(f"(b0)/(a) baseline audit json / floor = {figures['baselineOverFloor']:.2f} wall, "
+              f"{figures['baselineOverFloorCpu']:.2f} cpu")
+    if not cases[4].skipped:
+        figures["helpOverImports"] = round(cases[4].median() / cases[5].median(), 2)
+        figures["helpOverImportsCpu"] = round(cases[4].median_cpu() / cases[5].median_cpu(), 2)
+        print(f"(e) flowaudit --help / bare imports = {figures['helpOverImports']:.2f} wall, "
+              f"{figures['helpOverImportsCpu']:.2f} cpu  (target <= 1.5)")
     result = json.loads((out / "result.json").read_text(encoding="utf-8"))
     figures["findings"] = len(result["findings"])
     figures["resultJsonMiB"] = round((out / "result.json").stat().st_size / 2**20, 2)

@@ -93,8 +93,9 @@ def ca_policy(policy_id: str, name: str | None = None, state: str = "enabled",
               controls: list[str] | None = None, operator: str = "OR",
               auth_strength: dict[str, Any] | None = None, include_groups: list[str] | None = None,
               guest_tenants: list[str] | None = None, exclude_groups: list[str] | None = None,
-              conditions: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``guest_tenants`` limits the guest condition to an enumerated list of external tenant ids."""
+              terms_of_use: list[str] | None = None, conditions: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``guest_tenants`` limits the guest condition to an enumerated list of external tenant ids;
+    ``conditions`` adds or replaces condition keys (platforms, locations, devices, risk levels...)."""
     return shapes.ca_policy(
         policy_id, name or policy_id, state=state,
         include_users=include_users if include_users is not None else ["All"], exclude_users=exclude_users or [],
@@ -102,11 +103,70 @@ def ca_policy(policy_id: str, name: str | None = None, state: str = "enabled",
         exclude_guest_types=exclude_guest_types, guest_tenants=guest_tenants,
         include_apps=include_apps if include_apps is not None else ["All"], exclude_apps=exclude_apps or [],
         controls=controls if controls is not None else ["mfa"], operator=operator, strength=auth_strength,
-        conditions=conditions)
+        terms_of_use=terms_of_use or [], conditions=conditions)
 
 
 _ISSUER_KINDS = {"mail": "emailOtp", "google.com": "google", "facebook.com": "facebook",
                  "MicrosoftAccount": "microsoftAccount", "ExternalAzureAD": "aadSignup"}
+
+
+def ip_location(location_id: str, name: str, cidrs: list[str], trusted: bool = False) -> dict[str, Any]:
+    """A named location of IP ranges, shaped as GET /identity/conditionalAccess/namedLocations returns it."""
+    return {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": location_id, "displayName": name,
+            "modifiedDateTime": "2026-01-05T10:00:00Z", "createdDateTime": "2025-06-01T10:00:00Z",
+            "isTrusted": trusted,
+            "ipRanges": [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": c} for c in cidrs]}
+
+
+def country_location(location_id: str, name: str, countries: list[str]) -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.countryNamedLocation", "id": location_id, "displayName": name,
+            "countriesAndRegions": countries, "includeUnknownCountriesAndRegions": False,
+            "countryLookupMethod": "clientIpAddress"}
+
+
+def group(group_id: str, name: str, members: list[str] | None = (), rule: str | None = None,
+          processing: str = "On") -> dict[str, Any]:
+    """A group named by a policy with its user members nested as transitiveMembers (None: not collected).
+    With ``rule`` the group is dynamic."""
+    item: dict[str, Any] = {"id": group_id, "displayName": name,
+                            "groupTypes": ["DynamicMembership"] if rule else [],
+                            "membershipRule": rule, "membershipRuleProcessingState": processing if rule else None}
+    if members is not None:
+        item["transitiveMembers"] = [{"@odata.type": "#microsoft.graph.user", "id": m, "userType": "Guest",
+                                      "creationType": "SelfServiceSignUp"} for m in members]
+    return item
+
+
+def cross_tenant_default(mfa: bool = False, compliant: bool = False, hybrid: bool = False) -> dict[str, Any]:
+    return {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/crossTenantAccessPolicy/default/$entity",
+            "isServiceDefault": not (mfa or compliant or hybrid),
+            "inboundTrust": {"isMfaAccepted": mfa, "isCompliantDeviceAccepted": compliant,
+                             "isHybridAzureADJoinedDeviceAccepted": hybrid}}
+
+
+def cross_tenant_partner(tenant_id: str, mfa: bool | None = None) -> dict[str, Any]:
+    return {"tenantId": tenant_id, "isServiceProvider": False,
+            "inboundTrust": None if mfa is None else {"isMfaAccepted": mfa, "isCompliantDeviceAccepted": False,
+                                                      "isHybridAzureADJoinedDeviceAccepted": False}}
+
+
+def what_if(app_id: str, kind: str, user_id: str, platform: str, client: str, results: list[dict[str, Any]],
+            location: str = "internet", annotate: bool = True, ip: str | None = None) -> dict[str, Any]:
+    """One conditionalAccessWhatIf line: the POST /identity/conditionalAccess/evaluate body and its answer.
+    ``results`` are policies (ca_policy shapes) that apply; they become whatIfAnalysisResult objects."""
+    conditions: dict[str, Any] = {"devicePlatform": platform, "clientAppType": client}
+    if ip:
+        conditions["ipAddress"] = ip
+    record: dict[str, Any] = {
+        "request": {"signInIdentity": {"@odata.type": "#microsoft.graph.userSignIn", "userId": user_id},
+                    "signInContext": {"@odata.type": "#microsoft.graph.applicationContext",
+                                      "includeApplications": [app_id]},
+                    "signInConditions": conditions, "appliedPoliciesOnly": True},
+        "value": [{**p, "policyApplies": True, "analysisReasons": "notSet"} for p in results]}
+    if annotate:
+        record["context"] = {"applicationId": app_id, "guestKind": kind, "userId": user_id, "platform": platform,
+                             "client": client, "location": location}
+    return record
 
 
 def user(user_id: str, name: str | None = None, created: str = "2026-01-10T09:00:00Z",
@@ -180,8 +240,12 @@ DEFAULT_SOURCES: dict[str, Any] = {
 
 
 def write_snapshot(dest: Path, *, collected_at: str = COLLECTED_AT, partial: tuple[str, ...] = (),
-                   zip_file: bool = False, **sources: Any) -> Path:
-    """Write a snapshot of a quiet tenant, overriding the given sources; returns its path."""
+                   zip_file: bool = False, manifest_extra: dict[str, dict[str, Any]] | None = None,
+                   **sources: Any) -> Path:
+    """Write a snapshot of a quiet tenant, overriding the given sources; returns its path.
+
+    ``manifest_extra`` adds keys to a source's manifest entry (e.g.
+    ``{"selfServiceSignUpUsers": {"signInActivity": True}}``)."""
     unknown = set(sources) - set(SOURCE_KEYS)
     if unknown:
         raise KeyError(f"unknown source(s) {unknown}")
@@ -196,4 +260,6 @@ def write_snapshot(dest: Path, *, collected_at: str = COLLECTED_AT, partial: tup
             writer.set_status(key, value, error=_ERRORS.get(value))
         else:
             writer.write_source(key, value, partial=key in partial)
+    for key, extra in (manifest_extra or {}).items():
+        writer.manifest["sources"][key].update(extra)
     return writer.close()

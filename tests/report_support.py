@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from graphdata import (
+    applied_policy,
     assignment,
     attribute,
     ca_policy,
@@ -56,7 +57,10 @@ def hostile_tenant(dest: Path, *, server: str = "http://127.0.0.1:9", guests: in
     users = [user(f"{i:08d}-0000-4000-8000-{i:012d}", name=(f"{SCRIPT} {i}" if i % 2 else f"{IMG} {remote_img}"),
                   last_sign_in="2025-01-02T00:00:00Z" if i % 3 else None, created="2024-05-01T00:00:00Z")
              for i in range(guests)]
-    sign_ins = [sign_in(users[0]["id"], app_name=f"Portal {SCRIPT}"), sign_in(users[1]["id"], ca_status="notApplied")]
+    # The successful sign-in lists its policy: a log without any would mean the details were withheld.
+    sign_ins = [sign_in(users[0]["id"], app_name=f"Portal {SCRIPT}",
+                        applied=[applied_policy("ca-strength", result="success", name=f"Guests strength {SCRIPT}")]),
+                sign_in(users[1]["id"], ca_status="notApplied")]
     sources: dict[str, Any] = dict(
         authenticationFlowsPolicy=[{"id": "authenticationFlowsPolicy", "displayName": "Authentication flows policy",
                                     "selfServiceSignUp": {"isEnabled": sign_up_enabled}}],

@@ -400,10 +400,8 @@ def test_a_policy_without_its_users_or_applications_condition_is_damaged(tmp_pat
             assert f"field 'conditions.{condition}'" in rule.reason
 
 
-# --- the CAP fallback (issue 16, "Fallback passes"): owned by the Conditional Access rewrite --------
+# --- the CAP fallback: with application links unknown, findings yes, a pass never -----------------
 
-@pytest.mark.xfail(reason="the CAP rules' links-unknown fallback may pass today; the Conditional Access rewrite "
-                          "(auditor/model/conditional_access.py, checks/cap.py) owns the fix", strict=False)
 @pytest.mark.parametrize("links", ["unavailable", "forbidden", None])
 def test_a_cap_rule_on_its_fallback_never_passes(tmp_path: Path, links: str | None) -> None:
     from graphdata import ca_policy, listener

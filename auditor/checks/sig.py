@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.checks import CheckContext, Hit, NotApplicable, Resource, check
+from auditor.checks import CheckContext, Hit, NotApplicable, NotEvaluated, Resource, check
 from auditor.model.signins import SignInAggregates, SignInGroup
 
 TOP = 10
@@ -51,22 +51,38 @@ def single_factor_guest_sign_ins(ctx: CheckContext) -> list[Hit]:
                 _summary(ctx, group, agg))]
 
 
+WITHHELD = ("policy details withheld: every sign-in that Conditional Access evaluated has an empty "
+            "appliedConditionalAccessPolicies, which Graph returns only to callers that can read Conditional "
+            "Access data; grant Policy.Read.All or Policy.Read.ConditionalAccess to the collecting app")
+
+
 @check("SIG002")
 def guest_sign_ins_blocked_by_strength(ctx: CheckContext) -> list[Hit]:
     agg = _aggregates(ctx)
+    if agg.policy_details_withheld:
+        # An empty list then means "not shown", not "no failure": never report 0 failures.
+        raise NotEvaluated(WITHHELD)
     policies = {p.id.casefold(): p for p in ctx.tenant.conditional_access_policies}
     hits = []
     for policy_id, group in sorted(agg.strength_failures.items()):
         policy = policies.get(policy_id)
         name = (policy.displayName if policy else None) or agg.policy_names.get(policy_id) or policy_id
         strength = agg.strength_names.get(policy_id) or None
+        registration = agg.strength_registration.get(policy_id)
         evidence = {"policy": {"id": policy_id, "displayName": name,
                                "state": policy.state if policy else None},
-                    "authenticationStrength": strength, **_summary(ctx, group, agg)}
+                    "authenticationStrength": strength, **_summary(ctx, group, agg),
+                    # Asked to register a method first: not a failure to satisfy the strength.
+                    "registrationRequired": registration.count if registration else 0}
         hits.append(Hit(Resource("conditionalAccessPolicy", policy_id, name),
                         f"{group.count} sign-in(s) by {len(group.users)} self-service sign-up guest(s) failed the "
-                        f"authentication strength '{strength}' of this policy.",
+                        f"authentication strength '{strength}' of this policy (cannot satisfy).",
                         evidence))
+    waiting = {pid: g for pid, g in agg.strength_registration.items() if pid not in agg.strength_failures}
+    if waiting:
+        total = sum(g.count for g in waiting.values())
+        ctx.note(f"{total} guest sign-in(s) were asked to register an authentication method for the strength of "
+                 f"{len(waiting)} other policy(ies); counted separately, not as strength failures")
     return hits
 
 

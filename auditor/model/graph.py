@@ -20,15 +20,27 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StrictBool,
     StrictInt,
     StrictStr,
-    field_validator,
     model_validator,
+)
+
+from auditor.model._base import GraphObject, fold, odata_type
+
+# Conditional Access models live in their own module; re-exported here so existing imports keep working.
+from auditor.model.conditional_access import (
+    AuthenticationStrength,
+    AuthenticationStrengthPolicy,
+    CAApplications,
+    CAConditions,
+    CAUsers,
+    ConditionalAccessPolicy,
+    ExternalTenants,
+    GrantControls,
+    GuestsOrExternalUsers,
 )
 
 # Graph's DateTimeOffset values, within the years a directory object can carry: anything outside is
@@ -110,24 +122,6 @@ def graph_enum(*members: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def fold(value: Any) -> str:
-    """Case-insensitive comparison key for an enum-like string (None → "")."""
-    return value.casefold() if isinstance(value, str) else ""
-
-
-def odata_type(value: str | None) -> str:
-    """``#microsoft.graph.basicAuthentication`` / ``microsoft.graph.BasicAuthentication`` → ``basicauthentication``."""
-    return fold(value).lstrip("#").removeprefix("microsoft.graph.")
-
-
-class GraphObject(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    odata_type_raw: StrictStr | None = Field(default=None, alias="@odata.type")
-
-    @property
-    def type_name(self) -> str:
-        return odata_type(self.odata_type_raw)
 
 
 # --- identity providers -----------------------------------------------------------------------
@@ -363,117 +357,6 @@ class UserFlowListener(GraphObject):
         return self.userFlow.id if self.userFlow and self.userFlow.id else None
 
 
-# --- Conditional Access -----------------------------------------------------------------------
-
-class ExternalTenants(GraphObject):
-    membershipKind: str | None = None
-    members: list[str] | None = None
-
-
-class GuestsOrExternalUsers(GraphObject):
-    guestOrExternalUserTypes: list[str] = Field(default_factory=list)
-    externalTenants: ExternalTenants | None = None
-
-    @field_validator("guestOrExternalUserTypes", mode="before")
-    @classmethod
-    def _split_flags(cls, value: Any) -> list[str]:
-        # A multi-valued flags enum: one comma-separated string on the wire.
-        if value is None:
-            return []
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return [str(v) for v in value]
-
-    @property
-    def types(self) -> set[str]:
-        return {fold(t) for t in self.guestOrExternalUserTypes}
-
-    @property
-    def all_external_tenants(self) -> bool:
-        """False when the condition is limited to an enumerated list of external tenants."""
-        if not self.externalTenants:
-            return True
-        return fold(self.externalTenants.membershipKind) != "enumerated" and \
-            "enumerated" not in self.externalTenants.type_name
-
-
-class CAUsers(GraphObject):
-    includeUsers: list[str] = Field(default_factory=list)
-    excludeUsers: list[str] = Field(default_factory=list)
-    includeGroups: list[str] = Field(default_factory=list)
-    excludeGroups: list[str] = Field(default_factory=list)
-    includeRoles: list[str] = Field(default_factory=list)
-    excludeRoles: list[str] = Field(default_factory=list)
-    includeGuestsOrExternalUsers: GuestsOrExternalUsers | None = None
-    excludeGuestsOrExternalUsers: GuestsOrExternalUsers | None = None
-
-    @field_validator("includeUsers", "excludeUsers", "includeGroups", "excludeGroups", "includeRoles",
-                     "excludeRoles", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return value or []
-
-
-class CAApplications(GraphObject):
-    includeApplications: list[str] = Field(default_factory=list)
-    excludeApplications: list[str] = Field(default_factory=list)
-
-    @field_validator("includeApplications", "excludeApplications", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return value or []
-
-
-class CAConditions(GraphObject):
-    users: CAUsers | None = None
-    applications: CAApplications | None = None
-
-
-class AuthenticationStrength(GraphObject):
-    id: str | None = None
-    displayName: str | None = None
-    requirementsSatisfied: str | None = None
-    allowedCombinations: list[str] | None = None
-
-
-class GrantControls(GraphObject):
-    operator: str | None = None
-    builtInControls: list[str] = Field(default_factory=list)
-    authenticationStrength: AuthenticationStrength | None = None
-
-    @field_validator("builtInControls", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return value or []
-
-    @property
-    def controls(self) -> set[str]:
-        return {fold(c) for c in self.builtInControls}
-
-
-class ConditionalAccessPolicy(GraphObject):
-    id: str = ""
-    displayName: str | None = None
-    state: str | None = None
-    conditions: CAConditions | None = None
-    grantControls: GrantControls | None = None
-
-    @property
-    def is_enabled(self) -> bool:
-        return fold(self.state) == "enabled"
-
-    @property
-    def is_report_only(self) -> bool:
-        return fold(self.state) == "enabledforreportingbutnotenforced"
-
-
-class AuthenticationStrengthPolicy(GraphObject):
-    id: str = ""
-    displayName: str | None = None
-    requirementsSatisfied: str | None = None
-    allowedCombinations: list[str] | None = None
-
-
 # --- tenant policies --------------------------------------------------------------------------
 
 class SelfServiceSignUp(GraphObject):
@@ -554,3 +437,8 @@ class User(GraphObject):
 
     def issuers(self) -> list[str]:
         return sorted({i.issuer for i in self.identities or [] if i.issuer})
+
+
+__all__ = ["GraphObject", "fold", "odata_type", "AuthenticationStrength", "AuthenticationStrengthPolicy",
+           "CAApplications", "CAConditions", "CAUsers", "ConditionalAccessPolicy", "ExternalTenants", "GrantControls",
+           "GuestsOrExternalUsers"]

@@ -44,13 +44,24 @@ class SignInAggregates:
     ca_not_applied: SignInGroup = field(default_factory=SignInGroup)
     # policy id -> sign-ins of self-service guests that failed that policy's authentication strength
     strength_failures: dict[str, SignInGroup] = field(default_factory=dict)
+    # policy id -> sign-ins where that policy's strength needed methods registered first (not failures)
+    strength_registration: dict[str, SignInGroup] = field(default_factory=dict)
     # any failure of a policy (used as CAP001 evidence)
     policy_failures: dict[str, SignInGroup] = field(default_factory=dict)
+    # Sign-ins (anyone's) that Conditional Access evaluated, and those of them listing the policies: Graph
+    # withholds the list from callers that cannot read Conditional Access data.
+    ca_evaluated: int = 0
+    ca_with_policies: int = 0
     policy_names: dict[str, str] = field(default_factory=dict)
     strength_names: dict[str, str] = field(default_factory=dict)
     app_names: dict[str, str] = field(default_factory=dict)
     user_names: dict[str, str] = field(default_factory=dict)
     last_seen: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def policy_details_withheld(self) -> bool:
+        """Every sign-in with conditionalAccessStatus success/failure has an empty policy list."""
+        return self.ca_evaluated > 0 and self.ca_with_policies == 0
 
 
 def _fold(value: Any) -> str:
@@ -98,6 +109,11 @@ def _problem(record: dict[str, Any]) -> str | None:
     return None
 
 
+STRENGTH_FAILURES = frozenset({"cannotsatisfy", "cannotsatisfyduetocombinationconfiguration"})
+STRENGTH_REGISTRATION = frozenset({"singleregistrationrequired", "multipleregistrationsrequired"})
+_CA_EVALUATED = frozenset({"success", "failure"})
+
+
 def aggregate_sign_ins(records: Iterable[tuple[int, dict[str, Any]]], guest_ids: set[str],
                        reject: Reject | None = None) -> SignInAggregates:
     """Fold sign-ins (``(line number, record)``) of the given self-service guests (by user id) into
@@ -106,6 +122,11 @@ def aggregate_sign_ins(records: Iterable[tuple[int, dict[str, Any]]], guest_ids:
     guest_keys = {g.casefold() for g in guest_ids}
     for lineno, record in records:
         agg.scanned += 1
+        if not agg.ca_with_policies and _fold(record.get("conditionalAccessStatus")) in _CA_EVALUATED:
+            # Only until one sign-in shows its policies: then the details are not withheld.
+            agg.ca_evaluated += 1
+            if record.get("appliedConditionalAccessPolicies"):
+                agg.ca_with_policies += 1
         user_id = record.get("userId")
         if not isinstance(user_id, str) or not ID_PATTERN.fullmatch(user_id):
             # Whose sign-in it is cannot be told: it may be a guest's.
@@ -136,17 +157,33 @@ def aggregate_sign_ins(records: Iterable[tuple[int, dict[str, Any]]], guest_ids:
             agg.single_factor.add(user_id, app_key, created)
         if succeeded and _fold(record["conditionalAccessStatus"]) == "notapplied":
             agg.ca_not_applied.add(user_id, app_key, created)
-        for applied in record["appliedConditionalAccessPolicies"]:
-            if _fold(applied.get("result")) != "failure":
+        for applied in record["appliedConditionalAccessPolicies"]:  # each an object with string id/result
+            # This loop runs for every applied policy of every guest sign-in: the common cases (a plain
+            # "success", no strength) are decided with one lookup each.
+            result = applied["result"]
+            failed = result == "failure" or result.casefold() == "failure"
+            strength = applied.get("authenticationStrength")
+            if isinstance(strength, dict):
+                outcome = _fold(strength.get("authenticationStrengthResult"))
+                if not failed and outcome not in STRENGTH_REGISTRATION:
+                    continue
+            elif failed:
+                outcome = ""
+            else:
                 continue
             policy_id = applied["id"].casefold()
             if not policy_id:
                 continue
             agg.policy_names.setdefault(policy_id, _text(applied.get("displayName")) or policy_id)
-            agg.policy_failures.setdefault(policy_id, SignInGroup()).add(user_id, app_key, created)
-            strength = applied.get("authenticationStrength")
-            if isinstance(strength, dict) and (strength.get("authenticationStrengthId") or strength.get("displayName")):
+            if failed:
+                agg.policy_failures.setdefault(policy_id, SignInGroup()).add(user_id, app_key, created)
+            # Only "cannot satisfy" is a strength failure; a policy that failed on another control, or a
+            # strength that first asks the guest to register a method, is not.
+            if failed and outcome in STRENGTH_FAILURES:
                 agg.strength_failures.setdefault(policy_id, SignInGroup()).add(user_id, app_key, created)
+            elif outcome in STRENGTH_REGISTRATION:
+                agg.strength_registration.setdefault(policy_id, SignInGroup()).add(user_id, app_key, created)
+            if outcome and isinstance(strength, dict):
                 agg.strength_names.setdefault(policy_id, _text(strength.get("displayName")) or
                                               _text(strength.get("authenticationStrengthId")) or "")
     return agg

@@ -13,6 +13,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from auditor.model.conditional_access import (
+    ConditionalAccessGroup,
+    CrossTenantAccessPolicyConfiguration,
+    NamedLocation,
+    WhatIfRecord,
+)
 from auditor.model.directory import (
     AccessReviewDefinition,
     AsideRead,
@@ -321,6 +327,48 @@ class Tenant:
         # One streamed pass: a sign-in the aggregation cannot judge is added to the source's damage.
         damage = self._new_damage("signIns")
         return aggregate_sign_ins(self._records("signIns", damage), guest_ids, reject=damage.record)
+
+    # -- Conditional Access: directory facts the evaluator judges policies against -------------
+    # Each is empty when its source is not ok; callers check ``is_ok`` first, because a source that
+    # was not collected means "cannot be judged", never "there are none".
+    @cached_property
+    def named_locations(self) -> list[NamedLocation]:
+        return sorted(self._list("namedLocations", NamedLocation), key=lambda n: n.id.casefold())
+
+    @cached_property
+    def named_locations_by_id(self) -> dict[str, NamedLocation]:
+        return {n.id.casefold(): n for n in self.named_locations if n.id}
+
+    @cached_property
+    def conditional_access_groups(self) -> dict[str, ConditionalAccessGroup]:
+        """casefolded group id -> group (with its user members) for the groups policies name."""
+        return {g.id.casefold(): g for g in self._list("conditionalAccessGroups", ConditionalAccessGroup) if g.id}
+
+    @cached_property
+    def cross_tenant_access(self) -> list[CrossTenantAccessPolicyConfiguration]:
+        """The default configuration and the partner ones (``tenantId``), as collected."""
+        return self._list("crossTenantAccessPolicy", CrossTenantAccessPolicyConfiguration)
+
+    @cached_property
+    def what_if_records(self) -> list[WhatIfRecord]:
+        return self._list("conditionalAccessWhatIf", WhatIfRecord)
+
+    @cached_property
+    def sign_in_activity_collected(self) -> bool | None:
+        """Whether ``selfServiceSignUpUsers`` was collected with signInActivity, as its manifest entry says.
+
+        The collector writes ``"signInActivity": true|false``, or (older collectors) records the refused
+        property under ``"omitted": {"signInActivity": ...}``. None when the entry says neither.
+        """
+        entry = self.source("selfServiceSignUpUsers")
+        extra = (entry.model_extra or {}) if entry else {}
+        declared = extra.get("signInActivity")
+        if isinstance(declared, bool):
+            return declared
+        omitted = extra.get("omitted")
+        if isinstance(omitted, dict) and "signInActivity" in omitted:
+            return False
+        return None
 
     # -- derived ------------------------------------------------------------------------------
     @cached_property
