@@ -356,14 +356,20 @@ def service_principal(app_id: str, *, required: bool = False, enabled: bool = Tr
 
 
 def access_review(review_id: str, query: str = "/users?$filter=(userType eq 'Guest')",
-                  recurrence: str | None = "absoluteMonthly") -> dict[str, Any]:
+                  recurrence: str | None = "absoluteMonthly", instances: str | None = None) -> dict[str, Any]:
+    """An accessReviewScheduleDefinition; ``instances`` is the instanceEnumerationScope query (e.g. every
+    Microsoft 365 group, whose guests a relative ``./members`` scope then reviews)."""
     settings: dict[str, Any] = {"autoApplyDecisionsEnabled": True}
     if recurrence:
         settings["recurrence"] = {"pattern": {"type": recurrence, "interval": 3},
                                   "range": {"type": "noEnd", "startDate": "2026-01-01"}}
-    return {"id": review_id, "displayName": review_id, "status": "InProgress",
-            "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope", "query": query,
-                      "queryType": "MicrosoftGraph"}, "settings": settings}
+    item: dict[str, Any] = {"id": review_id, "displayName": review_id, "status": "InProgress",
+                            "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope", "query": query,
+                                      "queryType": "MicrosoftGraph"}, "settings": settings}
+    if instances:
+        item["instanceEnumerationScope"] = {"@odata.type": "#microsoft.graph.accessReviewQueryScope",
+                                            "query": instances, "queryType": "MicrosoftGraph"}
+    return item
 
 
 def sponsor(sponsor_id: str, name: str = "Sponsor") -> dict[str, Any]:

@@ -22,6 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from auditor.shapes import (
+    access_review,
+    cross_tenant_default,
+    group,
+    ip_location,
+    member as group_member,
+    service_principal,
+    sponsor,
     BUILTIN_STRENGTHS,
     COLLECTED_AT,
     STRENGTH_PHISHING_RESISTANT,
@@ -67,12 +74,16 @@ def email_method(external_otp: str) -> list[dict[str, Any]]:
                  {"targetType": "group", "id": "all_users", "isRegistrationRequired": False}]}]
 
 
-def authorization_policy(invites_from: str) -> list[dict[str, Any]]:
+GUEST_ROLE = "10dae51f-b6af-4016-8d66-8c2a99b929b3"  # Guest User: limited directory access (the default)
+MEMBER_ROLE = "a0b1b346-4d3e-4e8b-98f8-753987be4970"  # User: the same directory access as members
+
+
+def authorization_policy(invites_from: str, *, email_sign_up: bool = True,
+                         guest_role: str = GUEST_ROLE) -> list[dict[str, Any]]:
     return [{"id": "authorizationPolicy", "displayName": "Authorization Policy",
              "description": "Used to manage authorization related settings across the company.",
-             "allowInvitesFrom": invites_from, "allowedToSignUpEmailBasedSubscriptions": True,
-             "allowEmailVerifiedUsersToJoinOrganization": False,
-             "guestUserRoleId": "10dae51f-b6af-4016-8d66-8c2a99b929b3"}]
+             "allowInvitesFrom": invites_from, "allowedToSignUpEmailBasedSubscriptions": email_sign_up,
+             "allowEmailVerifiedUsersToJoinOrganization": False, "guestUserRoleId": guest_role}]
 
 
 BUILTIN_ATTRIBUTES = [attribute("City", custom=False, description="Your city"),
@@ -100,7 +111,8 @@ class Guests:
         self._n = 0
 
     def add(self, count: int, *, idps: list[str], partner: str, created_days: tuple[int, int],
-            last_days: tuple[int, int] | None, with_activity: bool = True) -> list[dict[str, Any]]:
+            last_days: tuple[int, int] | None, with_activity: bool = True,
+            sponsors: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         made = []
         for _ in range(count):
             self._n += 1
@@ -113,7 +125,9 @@ class Guests:
                 last_sign_in = max(created + days(0.01), NOW - days(self.rng.uniform(*last_days)))
             item = guest_user(uuid_from(self.rng), f"{first} {last}", mail, idp=idps[self._n % len(idps)],
                               created=created, last_sign_in=last_sign_in, tenant_domain=self.tenant_domain,
-                              with_activity=with_activity)
+                              with_activity=with_activity, last_successful=True)
+            # sponsors are set on invitation, not on self-service sign-up: most have none
+            item["sponsors"] = list(sponsors or [])
             self.users.append(item)
             made.append(item)
         return made
@@ -151,6 +165,9 @@ def contoso() -> tuple[str, Sources]:
     invoicing = ("b0e1638f-4c39-4cd1-82b3-91d1caef65f8", "Supplier Invoicing")
     hub = ("6a3c9e1d-2b7f-4e8a-9c5d-0f1e2d3c4b5a", "Supplier Hub")
     reseller = ("9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b", "Reseller Portal")
+    webinar = ("2f4e6a8c-1b3d-4f5a-9c7e-0d2b4f6a8c1e", "Contoso Webinars")
+    hq, visitor_wifi = "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f", "6a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"
+    hub_group = "7b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"
 
     def custom(name: str, data_type: str, description: str) -> dict[str, Any]:
         return attribute(f"extension_{ext}_{name}", data_type, description=description)
@@ -213,20 +230,26 @@ def contoso() -> tuple[str, Sources]:
                   post_attribute_collection=reseller_check),
         user_flow("B2X_1_EventsRegistration", [provider("EmailOtpSignup-OAUTH")],
                   [assignment(BUILTIN["DisplayName"]), assignment(BUILTIN["City"])]),
+        # set up by marketing in an afternoon: anyone with a mailbox signs up and is in (APP003)
+        user_flow("B2X_1_WebinarSignUp", [provider("EmailOtpSignup-OAUTH")], [assignment(BUILTIN["DisplayName"])]),
     ]
     listeners = [
         listener("2adb5c12-5c12-2adb-125c-db2a125cdb2a", "B2X_1_PartnerPortal", [portal[0], invoicing[0]], 101),
         listener("0a09997f-fa0c-4f3c-9d02-76762ac069c8", "B2X_1_SupplierOnboarding", [hub[0], invoicing[0]], 102),
         listener("8e3b1f5d-7c2a-4b9e-a6d0-3f1c8e5b2a7d", "B2X_1_ResellerPortal", [reseller[0]], 103),
+        listener("9f4c2e6a-8d3b-4c1a-b7e5-4d2f9a6c3b8e", "B2X_1_WebinarSignUp", [webinar[0]], 104),
     ]
     strength = next(s for s in BUILTIN_STRENGTHS if s["id"] == STRENGTH_PHISHING_RESISTANT)
     p_strength = ca_policy("a1b2c3d4-0001-4e5f-8a9b-0c1d2e3f4a5b",
                            "GUESTS - Partner Portal - Require phishing-resistant MFA",
                            include_users=[], guest_types="b2bCollaborationGuest,b2bCollaborationMember",
                            include_apps=[portal[0]], controls=[], strength=strength, operator="OR")
+    # MFA everywhere but the trusted headquarters network (CAP004: an exemption by location)
     p_supplier_mfa = ca_policy("a1b2c3d4-0002-4e5f-8a9b-0c1d2e3f4a5b",
-                               "ALL - Invoicing and reseller apps - Require MFA",
-                               include_apps=[invoicing[0], reseller[0]], controls=["mfa"])
+                               "ALL - Invoicing and reseller apps - Require MFA outside the office",
+                               include_apps=[invoicing[0], reseller[0]], controls=["mfa"],
+                               conditions={"locations": {"includeLocations": ["All"],
+                                                         "excludeLocations": ["AllTrusted"]}})
     p_hub_pilot = ca_policy("a1b2c3d4-0003-4e5f-8a9b-0c1d2e3f4a5b",
                             "ALL - Supplier Hub - Require MFA (pilot, report-only)",
                             state="enabledForReportingButNotEnforced", include_apps=[hub[0]], controls=["mfa"])
@@ -239,7 +262,18 @@ def contoso() -> tuple[str, Sources]:
                           exclude_users=["GuestsOrExternalUsers"], controls=["compliantDevice"])
     p_admins = ca_policy("a1b2c3d4-0007-4e5f-8a9b-0c1d2e3f4a5b", "ADMINS - Require phishing-resistant MFA",
                          include_users=[], include_roles=[GLOBAL_ADMIN_ROLE], controls=[], strength=strength)
-    policies = [p_strength, p_supplier_mfa, p_hub_pilot, p_guest_all, p_legacy, p_devices, p_admins]
+    # reaches guests only through a static group: it protects today's members, never the next sign-up
+    p_hub_group = ca_policy("a1b2c3d4-0008-4e5f-8a9b-0c1d2e3f4a5b", "GUESTS - Supplier Hub - Require MFA (group)",
+                            include_users=[], include_groups=[hub_group], include_apps=[hub[0]], controls=["mfa"])
+    # narrowed: MFA only in the mobile and desktop apps, and only for risky sign-ins (CAP002 evidence)
+    p_portal_apps = ca_policy("a1b2c3d4-0009-4e5f-8a9b-0c1d2e3f4a5b",
+                              "GUESTS - Partner Portal - Require MFA in mobile and desktop apps",
+                              include_users=["GuestsOrExternalUsers"], include_apps=[portal[0]], controls=["mfa"],
+                              client_app_types=["mobileAppsAndDesktopClients"])
+    p_risky = ca_policy("a1b2c3d4-0010-4e5f-8a9b-0c1d2e3f4a5b", "ALL - Require MFA for risky sign-ins",
+                        controls=["mfa"], conditions={"signInRiskLevels": ["medium", "high"]})
+    policies = [p_strength, p_supplier_mfa, p_hub_pilot, p_guest_all, p_legacy, p_devices, p_admins, p_hub_group,
+                p_portal_apps, p_risky]
 
     people = Guests(seed=4711, tenant_domain="contoso.onmicrosoft.com")
     portal_guests = people.add(90, idps=["emailOtp", "google", "emailOtp", "aadSignup"], partner="northwind.example",
@@ -255,6 +289,14 @@ def contoso() -> tuple[str, Sources]:
     people.add(15, idps=["emailOtp", "microsoftAccount"], partner="proseware.example", created_days=(95, 500),
                last_days=None)  # signed up, never came back: GST001
     people.add(5, idps=["emailOtp"], partner="wingtip.example", created_days=(2, 20), last_days=None)  # just joined
+    # A lapsed partner whose only recent activity is failed attempts (a password spray): still inactive.
+    sprayed = people.users[len(portal_guests) + len(supplier_guests) + len(reseller_guests) + len(event_guests)]
+    sprayed["signInActivity"]["lastSignInDateTime"] = (NOW - days(2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The partner manager sponsors the portal's first partners; nobody sponsors the rest (GUE004).
+    for person in portal_guests[:10]:
+        person["sponsors"] = [sponsor("0c9b8a7d-6e5f-4d3c-9b2a-1f0e9d8c7b6a", "Partner Manager")]
+    # One reseller was exempted from the MFA policy "until the app is fixed" (CAP004: an excluded guest).
+    p_supplier_mfa["conditions"]["users"]["excludeUsers"].append(reseller_guests[0]["id"])
     # One guest chose a display name with markup: reports must show it as text.
     people.users[3]["displayName"] = '<img src=x onerror=alert(1)> "Partner" & Co'
 
@@ -310,6 +352,19 @@ def contoso() -> tuple[str, Sources]:
         "authorizationPolicy": authorization_policy("everyone"),
         "selfServiceSignUpUsers": people.users,
         "signIns": people.sorted_sign_ins(),
+        "namedLocations": [ip_location(hq, ["203.0.113.0/24"], trusted=True, name="Contoso HQ"),
+                           ip_location(visitor_wifi, ["192.0.2.0/24"], name="Visitor Wi-Fi")],
+        "conditionalAccessGroups": [group(hub_group, [group_member(g["id"]) for g in supplier_guests[:25]],
+                                          name="Supplier Hub guests")],
+        # MFA done in any home tenant is trusted (XTA001); Entra ID guests then meet the strength too
+        "crossTenantAccessPolicy": [cross_tenant_default(mfa=True)],
+        "linkedServicePrincipals": [service_principal(portal[0]), service_principal(hub[0]),
+                                    service_principal(invoicing[0], enabled=False),  # disabled (APP004)
+                                    service_principal(webinar[0])],  # the reseller app was deleted (APP004)
+        "accessReviewDefinitions": [
+            access_review("e1f2a3b4-0001-4c5d-8e6f-7a8b9c0d1e2f", recurrence=None),  # once, in 2025
+            access_review("e1f2a3b4-0002-4c5d-8e6f-7a8b9c0d1e2f",
+                          query="/users?$filter=(userType eq 'Member')")],  # members only
     }
 
 
@@ -337,9 +392,15 @@ def fabrikam() -> tuple[str, Sources]:
         "conditionalAccessPolicies": [p_guest_mfa],
         "authenticationStrengthPolicies": BUILTIN_STRENGTHS,
         "emailAuthenticationMethod": email_method("default"),
-        "authorizationPolicy": authorization_policy("adminsAndGuestInviters"),
+        # guests see the directory as members do and may invite more guests (GUE001, GUE002)
+        "authorizationPolicy": authorization_policy("everyone", guest_role=MEMBER_ROLE),
         "selfServiceSignUpUsers": people.users,
         "signIns": people.sorted_sign_ins(),
+        "namedLocations": [],
+        "conditionalAccessGroups": [],
+        "crossTenantAccessPolicy": [cross_tenant_default()],
+        "linkedServicePrincipals": [],
+        "accessReviewDefinitions": [],
     }
 
 
@@ -385,10 +446,11 @@ def clean() -> tuple[str, Sources]:
     p_admins = ca_policy("c3d4e5f6-0003-4a7b-8c9d-0e1f2a3b4c5d", "ADMINS - Require phishing-resistant MFA",
                          include_users=[], include_roles=[GLOBAL_ADMIN_ROLE], controls=[], strength=strength)
     people = Guests(seed=4243, tenant_domain="woodgrovebank.onmicrosoft.com")
+    procurement = [sponsor("1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a", "Procurement desk")]
     supplier_guests = people.add(30, idps=["aadSignup", "emailOtp", "google"], partner="supplier.example",
-                                 created_days=(30, 500), last_days=(0.1, 20))
+                                 created_days=(30, 500), last_days=(0.1, 20), sponsors=procurement)
     auditor_guests = people.add(8, idps=["aadSignup"], partner="audit-firm.example", created_days=(30, 400),
-                                last_days=(0.1, 20))
+                                last_days=(0.1, 20), sponsors=procurement)
     for person, app in [(p, suppliers_app) for p in supplier_guests] + [(p, auditors_app) for p in auditor_guests]:
         for _ in range(rng.randint(1, 3)):
             people.sign_in(person, app, mfa=True, applied=[applied_policy(p_guest_mfa, "success"),
@@ -404,9 +466,19 @@ def clean() -> tuple[str, Sources]:
         "conditionalAccessPolicies": [p_guest_mfa, p_legacy, p_admins],
         "authenticationStrengthPolicies": BUILTIN_STRENGTHS,
         "emailAuthenticationMethod": email_method("enabled"),
-        "authorizationPolicy": authorization_policy("adminsAndGuestInviters"),
+        "authorizationPolicy": authorization_policy("adminsAndGuestInviters", email_sign_up=False),
         "selfServiceSignUpUsers": people.users,
         "signIns": people.sorted_sign_ins(),
+        "namedLocations": [],
+        "conditionalAccessGroups": [],
+        "crossTenantAccessPolicy": [cross_tenant_default()],
+        "linkedServicePrincipals": [service_principal(suppliers_app[0]),
+                                    service_principal(auditors_app[0], required=True)],
+        # every quarter, guests of the Microsoft 365 groups are reviewed; denied access is removed
+        "accessReviewDefinitions": [access_review("d4c3b2a1-0001-4e5f-9a8b-7c6d5e4f3a2b",
+                                                  query="./members/microsoft.graph.user/?$count=true&$filter=("
+                                                        "userType eq 'Guest')",
+                                                  instances="/groups?$filter=(groupTypes/any(c:c eq 'Unified'))")],
     }
 
 
@@ -420,6 +492,8 @@ def write_sample(name: str, dest: Path) -> Path:
     try:
         for key, records in sources.items():
             writer.write_source(key, records)
+        # what the collector states about the users source (read with signInActivity and sponsors)
+        writer.manifest["sources"]["selfServiceSignUpUsers"].update({"signInActivity": True, "sponsors": True})
     except BaseException:
         writer.abort()
         raise

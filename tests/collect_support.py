@@ -103,8 +103,51 @@ def serve_tenant(double: GraphDouble, page_size: int | None = None, **overrides:
             double.collection(path, value, page_size=page_size, api=source.api,
                               filter_field="createdDateTime" if key == "signIns" else None)
     if double.evaluator is None:
-        double.evaluate(lambda body: [])
+        double.evaluate(plain_what_if(lambda: double.current("/identity/conditionalAccess/policies") or []))
     return sources
+
+
+def plain_what_if(policies: Any) -> Any:
+    """A stand-in for Graph's What-If over the served policies, for tests that do not set their own:
+    a policy applies to a guest's sign-in when its users reach guests (All, GuestsOrExternalUsers, guest
+    types), it is not excluded by the guest's id, its applications include the app (or All) and its
+    client app types and platforms admit the sign-in; a policy with any other condition (locations,
+    risk, devices, groups) is answered as not applying, which the tests that need them set explicitly.
+    ``policies`` is called for each answer: writes to the double (``flowaudit apply``) are seen."""
+    def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
+        user_id = (body.get("signInIdentity") or {}).get("userId")
+        apps = (body.get("signInContext") or {}).get("includeApplications") or []
+        conditions = body.get("signInConditions") or {}
+        out = []
+        for policy in policies():
+            if policy.get("state") not in ("enabled", "enabledForReportingButNotEnforced"):
+                continue
+            c = policy.get("conditions") or {}
+            users = c.get("users") or {}
+            guests = users.get("includeGuestsOrExternalUsers") or {}
+            reaches = bool({"All", "GuestsOrExternalUsers"} & set(users.get("includeUsers") or [])) or \
+                "b2bCollaborationGuest" in str(guests.get("guestOrExternalUserTypes") or "")
+            excluded_types = str((users.get("excludeGuestsOrExternalUsers") or {}).get("guestOrExternalUserTypes") or "")
+            excluded = (user_id in (users.get("excludeUsers") or []) or bool(users.get("excludeGroups"))
+                        or "GuestsOrExternalUsers" in (users.get("excludeUsers") or [])
+                        or "b2bCollaborationGuest" in excluded_types)
+            targets = c.get("applications") or {}
+            included = set(targets.get("includeApplications") or [])
+            app_ok = bool({"All", *apps} & included) and not set(apps) & set(targets.get("excludeApplications") or [])
+            clients = set(c.get("clientAppTypes") or ["all"])
+            platforms = c.get("platforms") or {}
+            platform_ok = not platforms or bool({"all", conditions.get("devicePlatform")}
+                                                & set(platforms.get("includePlatforms") or []))
+            other = any(c.get(k) for k in ("locations", "devices", "signInRiskLevels", "userRiskLevels",
+                                           "insiderRiskLevels", "authenticationFlows"))
+            if (reaches and not excluded and app_ok and platform_ok and not other
+                    and bool({"all", conditions.get("clientAppType")} & clients)):
+                out.append({"id": policy["id"], "displayName": policy.get("displayName"), "state": policy["state"],
+                            "policyApplies": True, "analysisReasons": "notSet", "conditions": c,
+                            "grantControls": policy.get("grantControls"), "sessionControls": None})
+        return out
+
+    return answer
 
 
 def run_collect(out: Path, double: GraphDouble, *args: str, token: str | None = TOKEN,

@@ -307,7 +307,9 @@ class GraphDouble:
 
     def writes(self) -> list[Recorded]:
         """Every PATCH, DELETE and non-batch POST received, in order, with its body and answer."""
-        return [r for r in self.requests if r.method in WRITE_METHODS and not r.path.endswith("/$batch")]
+        # $batch and What-If are POSTs that read
+        return [r for r in self.requests if r.method in WRITE_METHODS and not r.path.endswith("/$batch")
+                and not r.path.endswith("/conditionalAccess/evaluate")]
 
     def fail_write(self, method: str, path: str, kind: str | None = None, *, status: int | None = None,
                    code: str = "", message: str = "", api: str = "v1.0", times: int | None = None) -> None:

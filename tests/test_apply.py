@@ -91,7 +91,7 @@ def _mail_tenant(double: GraphDouble, **overrides: Any) -> None:
 
 def test_dry_run_prints_what_would_be_sent_and_sends_nothing(tmp_path: Path, double: GraphDouble):
     serve_sample(double, "fabrikam")
-    collect_and_plan(tmp_path, double)
+    collect_and_plan(tmp_path, double, "--rules", "SSU002")
     double.requests.clear()
     proc = run("apply", "plan.json", *live(double), cwd=tmp_path, env=TOKEN_ENV)
     assert proc.returncode == 0, proc.stderr
@@ -107,7 +107,7 @@ def test_dry_run_prints_what_would_be_sent_and_sends_nothing(tmp_path: Path, dou
 
 def test_apply_switches_sign_up_off_and_rollback_json_switches_it_on_again(tmp_path: Path, double: GraphDouble):
     serve_sample(double, "fabrikam")
-    collect_and_plan(tmp_path, double)
+    collect_and_plan(tmp_path, double, "--rules", "SSU002")
     before = findings_by_rule(tmp_path / "before-out" / "result.json")
     assert before["SSU002"] == 1
     proc = apply(tmp_path, double)
@@ -139,7 +139,7 @@ def test_apply_switches_sign_up_off_and_rollback_json_switches_it_on_again(tmp_p
 
 def test_an_earlier_rollback_plan_is_never_overwritten(tmp_path: Path, double: GraphDouble):
     serve_sample(double, "fabrikam")
-    collect_and_plan(tmp_path, double)
+    collect_and_plan(tmp_path, double, "--rules", "SSU002")
     assert apply(tmp_path, double).returncode == 0
     first = (tmp_path / "rollback.json").read_text(encoding="utf-8")
     again = apply(tmp_path, double)  # sign-up is off now: the change is refused
@@ -336,7 +336,7 @@ def _free_port() -> int:
 
 def test_exit_3_when_graph_is_unreachable_or_rejects_the_token(tmp_path: Path, double: GraphDouble):
     serve_sample(double, "fabrikam")
-    collect_and_plan(tmp_path, double)
+    collect_and_plan(tmp_path, double, "--rules", "SSU002")
     closed = run("apply", "plan.json", "--yes", "--graph-url", f"http://127.0.0.1:{_free_port()}", "--auth", "token",
                  cwd=tmp_path, env=TOKEN_ENV)
     assert closed.returncode == 3 and "unreachable" in one_line_error(closed.stderr).lower()
@@ -348,7 +348,7 @@ def test_exit_3_when_graph_is_unreachable_or_rejects_the_token(tmp_path: Path, d
 
 def test_a_plan_for_another_tenant_is_refused(tmp_path: Path, double: GraphDouble):
     serve_sample(double, "fabrikam")
-    collect_and_plan(tmp_path, double)
+    collect_and_plan(tmp_path, double, "--rules", "SSU002")
     other = make_token(tenant_id="99999999-8888-4777-8666-555555555555")
     double.token = other
     proc = run("apply", "plan.json", "--yes", *live(double), cwd=tmp_path, env={"FLOWAUDIT_ACCESS_TOKEN": other})
@@ -359,7 +359,7 @@ def test_a_plan_for_another_tenant_is_refused(tmp_path: Path, double: GraphDoubl
 
 def test_cloud_must_match_the_plan(tmp_path: Path, double: GraphDouble):
     serve_sample(double, "fabrikam")
-    collect_and_plan(tmp_path, double)
+    collect_and_plan(tmp_path, double, "--rules", "SSU002")
     proc = run("apply", "plan.json", "--yes", "--cloud", "china", *live(double), cwd=tmp_path, env=TOKEN_ENV)
     assert proc.returncode == 2 and "the plan is for cloud global" in one_line_error(proc.stderr)
 

@@ -91,7 +91,7 @@ def test_idp001_one_tenant_switch_fixes_every_flow(contoso):
     _, plan, _ = contoso
     [change] = changes_of(plan, "IDP001")
     assert {f["resource"]["id"] for f in change["findings"]} == {"B2X_1_EventsRegistration", "B2X_1_PartnerPortal",
-                                                                 "B2X_1_SupplierOnboarding"}
+                                                                 "B2X_1_SupplierOnboarding", "B2X_1_WebinarSignUp"}
     [step] = _steps(change)
     email = f"{GRAPH}/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/email"
     assert step["request"] == {"method": "PATCH", "url": email, "body": {
@@ -107,7 +107,7 @@ def test_cap002_creates_a_report_only_policy_for_the_uncovered_applications(cont
     uncovered = {f["resource"]["id"]: f["evidence"]["uncoveredApplications"] for f in result["findings"]
                  if f["ruleId"] == "CAP002"}
     changes = changes_of(plan, "CAP002")
-    assert len(changes) == len(uncovered) == 2
+    assert len(changes) == len(uncovered) == 3
     for change in changes:
         assert change["automatic"]
         [step] = _steps(change)
