@@ -8,14 +8,15 @@ from typing import Any
 
 from auditor.checks import CheckContext, Hit, NotApplicable, NotEvaluated, Resource, check
 from auditor.errors import InputError
-from auditor.model.directory import (
+from auditor.model.directory import AccessReviewDefinition
+from auditor.model.graph import (
     GUEST_ROLE_LEVELS,
     INVITES_FROM_EVERYONE,
     MEMBER_ROLE_ID,
-    AccessReviewDefinition,
-    AuthorizationSettings,
+    AuthorizationPolicy,
+    User,
+    fold,
 )
-from auditor.model.graph import User, fold
 from auditor.sources import NOT_APPLICABLE
 
 POLICY = Resource("authorizationPolicy", "authorizationPolicy", "Authorization policy")
@@ -38,13 +39,11 @@ def _require_sign_up(ctx: CheckContext) -> None:
         raise NotApplicable("self-service sign-up is disabled: no guest can sign up through a user flow")
 
 
-def _settings(ctx: CheckContext) -> AuthorizationSettings:
-    read = ctx.tenant.authorization_settings
-    if read.problems:
-        raise NotEvaluated("; ".join(read.problems))
-    if not read.items:
-        raise NotEvaluated("source authorizationPolicy returned no object")
-    return read.items[0]
+def _settings(ctx: CheckContext) -> AuthorizationPolicy:
+    policy = ctx.tenant.authorization_policy
+    if policy is None:  # a record that did not validate is named by the engine (damage)
+        raise NotEvaluated("source authorizationPolicy returned no usable object")
+    return policy
 
 
 def _flow_ids(ctx: CheckContext) -> list[str] | None:
@@ -136,18 +135,14 @@ def guests_without_sponsor(ctx: CheckContext) -> list[Hit]:
     guests = ctx.tenant.self_service_users
     if not guests:
         raise NotApplicable("no self-service sign-up guest exists")
-    read = ctx.tenant.self_service_sponsors
-    for problem in read.problems:
-        ctx.gap(problem)
-    sponsors = {r.id.casefold(): r for r in read.items}
-    unknown = [u for u in guests if not (s := sponsors.get(u.id.casefold())) or not s.sponsors_known]
+    unknown = [u for u in guests if not u.sponsors_known]
     if len(unknown) == len(guests):
         raise NotEvaluated("the self-service sign-up guests were collected without their sponsors "
                            "(sponsors not nested under the user records)")
     if unknown:
         ctx.gap(f"the sponsors of {len(unknown)} self-service sign-up guest(s) were not collected")
-    lacking = sorted((u for u in guests if (s := sponsors.get(u.id.casefold())) and s.sponsors_known
-                      and not s.sponsors), key=lambda u: (_created(u), u.id.casefold()))
+    lacking = sorted((u for u in guests if u.sponsors_known and not u.sponsors),
+                     key=lambda u: (_created(u), u.id.casefold()))
     if not lacking:
         return []
     listed = lacking[:cap]

@@ -109,9 +109,6 @@ class SourceOutcome:
     def count(self) -> int:
         return self.spool.count if self.spool is not None else len(self.records)
 
-    @property
-    def has_data(self) -> bool:
-        return self.status == OK
 
     def fail(self, error: GraphError, *, api: str, cloud: str) -> None:
         """End the source on ``error``: partial when records were read, its status otherwise."""

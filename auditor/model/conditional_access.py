@@ -284,6 +284,10 @@ class CrossTenantAccessPolicyConfiguration(GraphObject):
     def is_partner(self) -> bool:
         return bool(self.tenantId)
 
+    @property
+    def accepts_mfa(self) -> bool | None:
+        return self.inboundTrust.isMfaAccepted if self.inboundTrust else None
+
 
 # --- What-If ---------------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Directory-wide settings that decide who can get in through self-service sign-up and what they can
-do: the service principals of linked applications, access review definitions, the cross-tenant
-default (inbound MFA trust), sponsors on guests, and the authorization policy's guest settings.
+do: the service principals of linked applications and access review definitions (the authorization
+policy's guest settings and sponsors are on the models of :mod:`auditor.model.graph`; the cross-tenant
+settings in :mod:`auditor.model.conditional_access`).
 
 Same conventions as :mod:`auditor.model.graph`: raw Graph JSON, unknown fields ignored, enum-like
 strings kept raw and compared through :func:`~auditor.model.graph.fold`. A field Graph always
@@ -11,58 +12,12 @@ default value): ``guestUserRoleId`` missing from the authorization policy is not
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Generic, TypeVar
 from urllib.parse import unquote_plus
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from auditor.model.graph import GraphObject, fold
-
-M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass
-class AsideRead(Generic[M]):
-    """Records of a source read with a model of this module, beside the model the tenant already
-    parses the source with: ``problems`` names each record that did not validate (file and line)."""
-
-    items: list[M] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-# --- authorization policy: the guest settings -----------------------------------------------------
-
-MEMBER_ROLE_ID = "a0b1b346-4d3e-4e8b-98f8-753987be4970"  # "User": guests get the same access as members
-GUEST_ROLE_ID = "10dae51f-b6af-4016-8d66-8c2a99b929b3"  # "Guest User": limited access (the default)
-RESTRICTED_GUEST_ROLE_ID = "2af84b1e-32c8-42b7-82bc-daa82404023b"  # "Restricted Guest User"
-GUEST_ROLE_LEVELS = {
-    MEMBER_ROLE_ID: "Same as member users",
-    GUEST_ROLE_ID: "Limited access (default)",
-    RESTRICTED_GUEST_ROLE_ID: "Restricted access",
-}
-INVITES_FROM_EVERYONE = "everyone"
-
-
-class AuthorizationSettings(GraphObject):
-    """The guest-related properties of ``/policies/authorizationPolicy`` (a singleton)."""
-
-    id: str | None = None
-    guestUserRoleId: str | None = None
-    allowInvitesFrom: str | None = None
-    allowedToSignUpEmailBasedSubscriptions: bool | None = None
-    allowEmailVerifiedUsersToJoinOrganization: bool | None = None
-
-    @property
-    def guest_role(self) -> str:
-        """The casefolded role template id ("" when Graph did not say)."""
-        return fold(self.guestUserRoleId).strip()
-
-    @property
-    def guest_level(self) -> str | None:
-        return GUEST_ROLE_LEVELS.get(self.guest_role)
-
 
 # --- service principals of the applications linked to user flows ---------------------------------
 
@@ -80,21 +35,7 @@ class ServicePrincipal(GraphObject):
 
 # --- sponsors of self-service sign-up guests -------------------------------------------------------
 
-class Sponsor(GraphObject):
-    id: str
-    displayName: str | None = None
 
-
-class GuestSponsors(GraphObject):
-    """A user record read for its ``sponsors`` only (nested by the collector, ``$select=id,displayName``)."""
-
-    id: str
-    sponsors: list[Sponsor] | None = None
-
-    @property
-    def sponsors_known(self) -> bool:
-        """False when the record carries no ``sponsors`` at all (collected without them)."""
-        return "sponsors" in self.model_fields_set and self.sponsors is not None
 
 
 # --- access review definitions ---------------------------------------------------------------------
@@ -229,24 +170,3 @@ class AccessReviewDefinition(GraphObject):
 
 # --- cross-tenant access settings -----------------------------------------------------------------
 
-class InboundTrust(GraphObject):
-    isMfaAccepted: bool | None = None
-    isCompliantDeviceAccepted: bool | None = None
-    isHybridAzureADJoinedDeviceAccepted: bool | None = None
-
-
-class CrossTenantAccessConfiguration(GraphObject):
-    """One line of ``crossTenantAccessPolicy``: the default (``isServiceDefault``, no ``tenantId``)
-    or a partner configuration (``tenantId``; a null property inherits the default)."""
-
-    tenantId: str | None = None
-    isServiceDefault: bool | None = None
-    inboundTrust: InboundTrust | None = None
-
-    @property
-    def is_partner(self) -> bool:
-        return bool(self.tenantId)
-
-    @property
-    def accepts_mfa(self) -> bool | None:
-        return self.inboundTrust.isMfaAccepted if self.inboundTrust else None

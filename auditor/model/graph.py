@@ -389,10 +389,32 @@ class EmailAuthenticationMethod(GraphObject):
         return fold(self.allowExternalIdToUseEmailOtp) != "disabled"
 
 
+MEMBER_ROLE_ID = "a0b1b346-4d3e-4e8b-98f8-753987be4970"  # "User": guests get the same access as members
+GUEST_ROLE_ID = "10dae51f-b6af-4016-8d66-8c2a99b929b3"  # "Guest User": limited access (the default)
+RESTRICTED_GUEST_ROLE_ID = "2af84b1e-32c8-42b7-82bc-daa82404023b"  # "Restricted Guest User"
+GUEST_ROLE_LEVELS = {
+    MEMBER_ROLE_ID: "Same as member users",
+    GUEST_ROLE_ID: "Limited access (default)",
+    RESTRICTED_GUEST_ROLE_ID: "Restricted access",
+}
+INVITES_FROM_EVERYONE = "everyone"
+
+
 class AuthorizationPolicy(GraphObject):
     id: StrictStr | None = None
     allowInvitesFrom: StrictStr | None = None
     guestUserRoleId: StrictStr | None = None  # absent from Microsoft's own example: unknown, not a default
+    allowedToSignUpEmailBasedSubscriptions: StrictBool | None = None
+    allowEmailVerifiedUsersToJoinOrganization: StrictBool | None = None
+
+    @property
+    def guest_role(self) -> str:
+        """The casefolded role template id ("" when Graph did not say)."""
+        return fold(self.guestUserRoleId).strip()
+
+    @property
+    def guest_level(self) -> str | None:
+        return GUEST_ROLE_LEVELS.get(self.guest_role)
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -408,10 +430,10 @@ class SignInActivity(GraphObject):
     lastNonInteractiveSignInDateTime: ActivityDateTime | None = None
     lastSuccessfulSignInDateTime: ActivityDateTime | None = None
 
-    def latest(self) -> datetime | None:
-        moments = [m for m in (self.lastSignInDateTime, self.lastNonInteractiveSignInDateTime,
-                               self.lastSuccessfulSignInDateTime) if m is not None and m.year > 1]
-        return max(moments) if moments else None
+
+class Sponsor(GraphObject):
+    id: Id
+    displayName: StrictStr | None = None
 
 
 class User(GraphObject):
@@ -426,6 +448,12 @@ class User(GraphObject):
     externalUserState: StrictStr | None = None
     accountEnabled: StrictBool | None = None
     signInActivity: SignInActivity | None = None
+    sponsors: list[Sponsor] | None = None  # nested by the collector ($select=id,displayName)
+
+    @property
+    def sponsors_known(self) -> bool:
+        """False when the record carries no ``sponsors`` at all (collected without them)."""
+        return "sponsors" in self.model_fields_set and self.sponsors is not None
 
     @property
     def is_self_service(self) -> bool:

@@ -19,14 +19,7 @@ from auditor.model.conditional_access import (
     NamedLocation,
     WhatIfRecord,
 )
-from auditor.model.directory import (
-    AccessReviewDefinition,
-    AsideRead,
-    AuthorizationSettings,
-    CrossTenantAccessConfiguration,
-    GuestSponsors,
-    ServicePrincipal,
-)
+from auditor.model.directory import AccessReviewDefinition, ServicePrincipal
 from auditor.model.graph import (
     ApiConnector,
     AuthenticationFlowsPolicy,
@@ -385,30 +378,6 @@ class Tenant:
         return {flow: sorted(apps) for flow, apps in links.items()}
 
     # -- directory: who can get in, and what they can do (model/directory.py) --------------------
-    def _read_aside(self, key: str, model: type[M]) -> AsideRead[M]:
-        """The source's records validated with ``model`` without touching the source's damage list
-        (the model it is normally parsed with owns that): for sources two models read."""
-        read: AsideRead[M] = AsideRead()
-        if not self.is_ok(key):
-            return read
-        label = self.snapshot.file_label(key)
-        for index, record in enumerate(self.snapshot.iter_records(key), start=1):
-            try:
-                read.items.append(model.model_validate(record))
-            except ValidationError as exc:
-                read.problems.append(f"{label}: line {index}: {describe_validation(exc)} (record not judged)")
-        return read
-
-    @cached_property
-    def authorization_settings(self) -> AsideRead[AuthorizationSettings]:
-        """The authorization policy's guest settings (guestUserRoleId, allowInvitesFrom, email sign-up)."""
-        return self._read_aside("authorizationPolicy", AuthorizationSettings)
-
-    @cached_property
-    def self_service_sponsors(self) -> AsideRead[GuestSponsors]:
-        """The ``sponsors`` nested under each self-service sign-up guest record."""
-        return self._read_aside("selfServiceSignUpUsers", GuestSponsors)
-
     @cached_property
     def linked_service_principals(self) -> list[ServicePrincipal]:
         return sorted(self._list("linkedServicePrincipals", ServicePrincipal), key=lambda s: s.appId.casefold())
@@ -425,16 +394,12 @@ class Tenant:
     def access_review_definitions(self) -> list[AccessReviewDefinition]:
         return sorted(self._list("accessReviewDefinitions", AccessReviewDefinition), key=lambda d: d.id.casefold())
 
-    @cached_property
-    def cross_tenant_access_settings(self) -> list[CrossTenantAccessConfiguration]:
-        return self._list("crossTenantAccessPolicy", CrossTenantAccessConfiguration)
-
     @property
-    def cross_tenant_access_default(self) -> CrossTenantAccessConfiguration | None:
+    def cross_tenant_access_default(self) -> CrossTenantAccessPolicyConfiguration | None:
         """The default configuration (the one line without a ``tenantId``), or None if not collected."""
-        return next((c for c in self.cross_tenant_access_settings if not c.is_partner), None)
+        return next((c for c in self.cross_tenant_access if not c.is_partner), None)
 
     @property
-    def cross_tenant_access_partners(self) -> list[CrossTenantAccessConfiguration]:
-        return sorted((c for c in self.cross_tenant_access_settings if c.is_partner),
+    def cross_tenant_access_partners(self) -> list[CrossTenantAccessPolicyConfiguration]:
+        return sorted((c for c in self.cross_tenant_access if c.is_partner),
                       key=lambda c: (c.tenantId or "").casefold())
