@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+# The times Graph data can carry: Graph did not exist before 2000, and a time past 2100 is corrupted or
+# hand-made. Inside these bounds every rule's date arithmetic stays far from datetime's limits (1, 9999).
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
 
 def utc(moment: datetime) -> datetime:
     """An aware UTC datetime (naive values are taken as UTC, as Graph means them)."""

@@ -138,15 +138,12 @@ def build_plan_view(plan: Plan, caps: PlanCaps, base_dir: Path = Path(".")) -> P
             rule_id=text(rule_id), title=text(rule.title if rule else rule_id),
             changes=[_change(c, base_dir, i < caps.detailed_per_rule) for i, c in enumerate(shown)],
             total=len(changes)))
-    src = plan.source
-    origin = ""
-    if src.result is not None:
-        origin = f"result {src.result.path}" + (f", snapshot {src.snapshot.path}" if src.snapshot else "")
-    elif src.plan is not None:
-        origin = f"undoing {src.plan.path}, applied {src.appliedAt or ''}"
+    how, path, detail = plan.origin()
+    origin = (f"result {path}" + (f", snapshot {detail}" if detail else "") if how == "result" else
+              f"undoing {path}, applied {detail}" if how == "rollback" else "")
     limit = caps.changes_per_rule
     return PlanView(
-        kind="Rollback plan" if plan.kind == "rollback" else "Change plan", tenant=text(plan.tenantId),
+        kind=plan.kind_label, tenant=text(plan.tenantId),
         generated=text(plan.generatedAt), origin=text(origin), totals=counts(plan, base_dir), groups=groups,
         not_planned=[NotPlannedRow(text(n.ruleId), text(n.resource.displayName or n.resource.id), text(n.reason))
                      for n in plan.notPlanned[:limit]],

@@ -42,11 +42,8 @@ from auditor.model.conditional_access import (
     GrantControls,
     GuestsOrExternalUsers,
 )
+from auditor.timefmt import EARLIEST, LATEST
 
-# Graph's DateTimeOffset values, within the years a directory object can carry: anything outside is
-# a corrupted value, and would overflow date arithmetic (year 1 minus 90 days) or flip a comparison.
-_EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-_LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 # signInActivity says "never" with this value (0001-01-01T00:00:00Z); it is data, not damage.
 _NEVER = datetime(1, 1, 1, tzinfo=timezone.utc)
 # RFC 5280's 99991231235959Z ("no well-defined expiry") is the latest certificate time there is.
@@ -63,8 +60,8 @@ def _parse_moment(value: Any, *, sentinel: bool = False) -> datetime:
     moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
     if sentinel and moment == _NEVER:
         return moment
-    if not _EARLIEST <= moment < _LATEST:
-        raise ValueError(f"{value[:40]!r} is not a possible date ({_EARLIEST.year}-{_LATEST.year - 1})")
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"{value[:40]!r} is not a possible date ({EARLIEST.year}-{LATEST.year - 1})")
     return moment
 
 

@@ -22,7 +22,6 @@ from auditor.plan.model import (
     NotPlanned,
     Plan,
     PlanSource,
-    ResourceRef,
     SourceFile,
     Tool,
 )
@@ -53,13 +52,13 @@ def _now() -> str:
 def _link(finding: Finding) -> FindingLink:
     r = finding.resource
     return FindingLink(fingerprint=finding.fingerprint, ruleId=finding.ruleId,
-                       resource=ResourceRef(type=r.type, id=r.id, displayName=r.displayName))
+                       resource=r)
 
 
 def _not_planned(finding: Finding, reason: str) -> NotPlanned:
     r = finding.resource
     return NotPlanned(fingerprint=finding.fingerprint, ruleId=finding.ruleId,
-                      resource=ResourceRef(type=r.type, id=r.id, displayName=r.displayName), reason=reason)
+                      resource=r, reason=reason)
 
 
 def _check_pair(result: AuditResult, snapshot: Snapshot, result_path: Path, snapshot_path: Path) -> None:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.errors import InputError
+from auditor.result import Resource  # the one resource type (rule, finding, change)
 from auditor.validation import describe_validation
 
 PLAN_FORMAT: Final = "flowaudit-plan"
@@ -55,18 +56,12 @@ class PlanSource(_Strict):
     appliedAt: str | None = None
 
 
-class ResourceRef(_Strict):
-    type: str
-    id: str
-    displayName: str | None = None
-
-
 class FindingLink(_Strict):
     """The finding a change fixes (several findings can share one change, e.g. one tenant switch)."""
 
     fingerprint: str
     ruleId: str
-    resource: ResourceRef
+    resource: Resource
 
 
 class Choice(_Strict):
@@ -191,7 +186,7 @@ class Change(_Strict):
 class NotPlanned(_Strict):
     fingerprint: str
     ruleId: str
-    resource: ResourceRef
+    resource: Resource
     reason: str
 
 
@@ -207,6 +202,20 @@ class Plan(_Strict):
     source: PlanSource = Field(default_factory=PlanSource)
     changes: list[Change] = Field(default_factory=list)
     notPlanned: list[NotPlanned] = Field(default_factory=list)
+
+    @property
+    def kind_label(self) -> str:
+        return "Rollback plan" if self.kind == "rollback" else "Change plan"
+
+    def origin(self) -> tuple[str, str | None, str | None]:
+        """(how the plan came about: "result" | "rollback" | "", the result or undone plan's path, the
+        snapshot's path or the time the undone plan was applied), for the renderers to word."""
+        src = self.source
+        if src.result is not None:
+            return "result", src.result.path, src.snapshot.path if src.snapshot else None
+        if src.plan is not None:
+            return "rollback", src.plan.path, src.appliedAt or ""
+        return "", None, None
 
     @model_validator(mode="after")
     def _requests_stay_on_graph(self) -> Plan:

@@ -85,14 +85,10 @@ def _step_lines(step: Step, inputs: dict[str, Any], esc: Callable[[Any], str], i
 
 
 def _header(plan: Plan, esc: Callable[[Any], str]) -> list[str]:
-    kind = "Rollback plan" if plan.kind == "rollback" else "Change plan"
-    src = plan.source
-    origin = ""
-    if src.result is not None:
-        origin = f" from {esc(src.result.path)}" + (f" (snapshot {esc(src.snapshot.path)})" if src.snapshot else "")
-    elif src.plan is not None:
-        origin = f" undoing {esc(src.plan.path)}, applied {esc(src.appliedAt or '')}"
-    return [f"{kind} for tenant {esc(plan.tenantId)} (cloud {esc(plan.cloud)}), generated {esc(plan.generatedAt)}{origin}"]
+    how, path, detail = plan.origin()
+    origin = (f" from {esc(path)}" + (f" (snapshot {esc(detail)})" if detail else "") if how == "result" else
+              f" undoing {esc(path)}, applied {esc(detail)}" if how == "rollback" else "")
+    return [f"{plan.kind_label} for tenant {esc(plan.tenantId)} (cloud {esc(plan.cloud)}), generated {esc(plan.generatedAt)}{origin}"]
 
 
 def counts(plan: Plan, base_dir: Path) -> dict[str, int]:

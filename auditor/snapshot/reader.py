@@ -43,14 +43,11 @@ from auditor.connection import CLOUDS
 from auditor.errors import InputError
 from auditor.snapshot.format import FORMAT, VERSION
 from auditor.sources import ERROR, OK, SOURCE_KEYS, STATUSES
-from auditor.timefmt import iso_utc
+from auditor.timefmt import EARLIEST, LATEST, iso_utc
 from auditor.validation import describe_validation
 
-# A snapshot is taken by a tool that talks to Microsoft Graph, which did not exist before 2000; a
-# time past 2100 is a corrupted or hand-made value. Inside these bounds every rule's date arithmetic
-# (a threshold of days or years back and forth) stays far from datetime's limits of year 1 and 9999.
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+# collectedAt lies in [EARLIEST, LATEST) (auditor/timefmt.py): a snapshot is taken by a tool that talks
+# to Graph, and the rules' date arithmetic stays far from datetime's limits.
 # Graph objects nest a few levels (a Conditional Access policy about eight); anything deeper is not
 # Graph data, and would exhaust Python's recursion in the JSON decoder or in code walking it.
 MAX_DEPTH = 64
