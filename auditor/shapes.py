@@ -350,8 +350,9 @@ def partner(tenant_id: str, *, mfa: bool = True) -> dict[str, Any]:
                              "isHybridAzureADJoinedDeviceAccepted": False}}
 
 
-def service_principal(app_id: str, *, required: bool = False, enabled: bool = True) -> dict[str, Any]:
-    return {"id": f"sp-{app_id}", "appId": app_id, "displayName": f"App {app_id[:8]}",
+def service_principal(app_id: str, name: str | None = None, *, required: bool = False,
+                      enabled: bool = True) -> dict[str, Any]:
+    return {"id": f"sp-{app_id}", "appId": app_id, "displayName": name or f"App {app_id[:8]}",
             "appRoleAssignmentRequired": required, "accountEnabled": enabled}
 
 

@@ -22,28 +22,30 @@ from pathlib import Path
 from typing import Any
 
 from auditor.shapes import (
-    access_review,
-    cross_tenant_default,
-    group,
-    ip_location,
-    member as group_member,
-    service_principal,
-    sponsor,
     BUILTIN_STRENGTHS,
     COLLECTED_AT,
     STRENGTH_PHISHING_RESISTANT,
+    access_review,
     applied_policy,
     assignment,
     attribute,
     ca_policy,
     certificate,
     connector,
+    cross_tenant_default,
+    group,
     guest_user,
+    ip_location,
     listener,
     provider,
+    service_principal,
     sign_in,
+    sponsor,
     user_flow,
     uuid_from,
+)
+from auditor.shapes import (
+    member as group_member,
 )
 from auditor.snapshot.writer import SnapshotWriter
 
@@ -358,9 +360,9 @@ def contoso() -> tuple[str, Sources]:
                                           name="Supplier Hub guests")],
         # MFA done in any home tenant is trusted (XTA001); Entra ID guests then meet the strength too
         "crossTenantAccessPolicy": [cross_tenant_default(mfa=True)],
-        "linkedServicePrincipals": [service_principal(portal[0]), service_principal(hub[0]),
-                                    service_principal(invoicing[0], enabled=False),  # disabled (APP004)
-                                    service_principal(webinar[0])],  # the reseller app was deleted (APP004)
+        "linkedServicePrincipals": [service_principal(*portal), service_principal(*hub),
+                                    service_principal(*invoicing, enabled=False),  # disabled (APP004)
+                                    service_principal(*webinar)],  # the reseller app was deleted (APP004)
         "accessReviewDefinitions": [
             access_review("e1f2a3b4-0001-4c5d-8e6f-7a8b9c0d1e2f", recurrence=None),  # once, in 2025
             access_review("e1f2a3b4-0002-4c5d-8e6f-7a8b9c0d1e2f",
@@ -472,8 +474,8 @@ def clean() -> tuple[str, Sources]:
         "namedLocations": [],
         "conditionalAccessGroups": [],
         "crossTenantAccessPolicy": [cross_tenant_default()],
-        "linkedServicePrincipals": [service_principal(suppliers_app[0]),
-                                    service_principal(auditors_app[0], required=True)],
+        "linkedServicePrincipals": [service_principal(*suppliers_app),
+                                    service_principal(*auditors_app, required=True)],
         # every quarter, guests of the Microsoft 365 groups are reviewed; denied access is removed
         "accessReviewDefinitions": [access_review("d4c3b2a1-0001-4e5f-9a8b-7c6d5e4f3a2b",
                                                   query="./members/microsoft.graph.user/?$count=true&$filter=("

@@ -2,6 +2,8 @@
 
 from graphdata import flow, listener
 
+from auditor.shapes import service_principal
+
 APP_A = "3dfff01b-0afb-4a07-967f-d1ccbd81102a"
 APP_B = "b0e1638f-4c39-4cd1-82b3-91d1caef65f8"
 FLOWS = [flow("B2X_1_Partner"), flow("B2X_1_Suppliers")]
@@ -101,3 +103,12 @@ def test_app004_evidence_says_which_problem(audit_rule):
     problems = {f.resource.id: f.evidence["problem"] for f in findings}
     assert problems == {APP_A: "disabled", APP_B: "noServicePrincipal"}
     assert all(f.evidence["flows"] == ["B2X_1_Partner"] for f in findings)
+
+
+def test_app001_names_the_application_by_its_service_principal_when_collected(audit_rule):
+    links = [listener("B2X_1_Partner", [APP_A], listener_id="l-1"),
+             listener("B2X_1_Suppliers", [APP_A], listener_id="l-2")]
+    outcome, findings = audit_rule("APP001", b2xUserFlows=FLOWS, userFlowApplications=links,
+                                   linkedServicePrincipals=[service_principal(APP_A, "Partner Portal")])
+    assert findings[0].message.startswith("Application 'Partner Portal' is linked to 2 user flows")
+    assert (findings[0].resource.id, findings[0].resource.displayName) == (APP_A, "Partner Portal")

@@ -19,6 +19,7 @@ from graphdata import (
 )
 
 from auditor.model.signin_matrix import CLIENTS, PLATFORMS
+from auditor.shapes import service_principal
 
 DATA = Path(__file__).parent / "data"
 APP_A = "3dfff01b-0afb-4a07-967f-d1ccbd81102a"
@@ -593,4 +594,15 @@ def test_cap002_on_real_listener_shape_names_the_uncovered_app(audit_rule):
     outcome, findings = audit_rule("CAP002", **sources([ca_policy("mfa-a", include_apps=[APP_A])], links=body["value"]))
     assert outcome.outcome == "fail"
     assert findings[0].evidence["linkedApplications"] == sorted([APP_A, APP_B])
+    assert findings[0].evidence["uncoveredApplications"] == [APP_B]
+
+
+def test_cap002_names_the_application_by_its_service_principal_when_collected(audit_rule):
+    links = linked(apps=(APP_A, APP_B))
+    outcome, findings = audit_rule(
+        "CAP002", **sources([ca_policy("mfa-a", include_apps=[APP_A])], links=links,
+                            linkedServicePrincipals=[service_principal(APP_B, "Supplier Invoicing")]))
+    assert outcome.outcome == "fail"
+    assert "on 'Supplier Invoicing'" in findings[0].message
+    # the evidence keeps the id: the fix plan targets the policy at it
     assert findings[0].evidence["uncoveredApplications"] == [APP_B]

@@ -45,8 +45,10 @@ def app_in_several_flows(ctx: CheckContext) -> list[Hit]:
              "priorities": sorted({li.priority for li in by_flow[key] if li.priority is not None})}
             for key in sorted(by_flow)]
         flow_ids = ", ".join(str(f["flow"]) for f in flows)
-        hits.append(Hit(Resource("application", app, app),
-                        f"Application {app} is linked to {len(flows)} user flows ({flow_ids}); an application "
+        label = ctx.tenant.application_label(app)
+        named = f"'{label}'" if label != app else app
+        hits.append(Hit(Resource("application", app, label),
+                        f"Application {named} is linked to {len(flows)} user flows ({flow_ids}); an application "
                         "can be linked to only one, so which flow its guests get is undefined.",
                         {"appId": app, "flows": flows}))
     return hits

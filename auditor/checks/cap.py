@@ -321,7 +321,7 @@ def _cap002_hit(scope: Scope, flow: UserFlow, apps: list[str], kinds: list[str],
     for item in unprotected[:3]:
         what = "; ".join(filter(None, [item.get("unprotected"),
                                        f"undecided for {item['undecided']}" if item.get("undecided") else None]))
-        where = "" if not scope.links.known else f" on {item['application']}"
+        where = "" if not scope.links.known else f" on {_app_named(scope, item['application'])}"
         parts.append(f"{what}{where} ({_kind_labels(item['guestKinds'])})")
     more = f"; and {len(unprotected) - 3} more" if len(unprotected) > 3 else ""
     if not scope.links.known:
@@ -333,6 +333,11 @@ def _cap002_hit(scope: Scope, flow: UserFlow, apps: list[str], kinds: list[str],
         head = f"Guests of {flow.id} can sign in from the internet without MFA"
     return Hit(Resource("userFlow", flow.id, flow.id), f"{head}: {'; '.join(parts)}{more}.",
                _with_links(evidence, scope.links))
+
+
+def _app_named(scope: Scope, app_id: str) -> str:
+    label = scope.tenant.application_label(app_id)
+    return f"'{label}'" if label != app_id else app_id
 
 
 # --- CAP003 ----------------------------------------------------------------------------------------

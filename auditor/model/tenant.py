@@ -390,6 +390,12 @@ class Tenant:
             out.setdefault(sp.appId.casefold(), []).append(sp)
         return out
 
+    def application_label(self, app_id: str) -> str:
+        """How a message names an application: its service principal's display name when one was
+        collected, otherwise the appId (listeners and policies carry nothing else)."""
+        sps = self.service_principals_by_app_id.get(app_id.casefold(), [])
+        return next((sp.displayName for sp in sps if sp.displayName), app_id)
+
     @cached_property
     def access_review_definitions(self) -> list[AccessReviewDefinition]:
         return sorted(self._list("accessReviewDefinitions", AccessReviewDefinition), key=lambda d: d.id.casefold())
