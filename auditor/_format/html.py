@@ -6,8 +6,6 @@ blocks (by hash) and data: images, so even markup that slipped into the page cou
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from auditor._format._templates import asset, csp_source, render
 from auditor._format._view import HTML_CAPS, build_view
 from auditor._format.interface import Formatter
@@ -28,7 +26,7 @@ class HtmlFormat(Formatter):
         if self.plan is not None:
             from auditor._format._planview import HTML_PLAN_CAPS, build_plan_view
 
-            plan = build_plan_view(self.plan, HTML_PLAN_CAPS, self.plan_dir or Path("."))
+            plan = build_plan_view(self.plan.plan, HTML_PLAN_CAPS, self.plan.directory)
         view = build_view(result, HTML_CAPS, plan)
         html = render("report.html.j2", view, medium="screen", css=css, script=script,
                       csp=content_security_policy(css, script))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,12 +12,21 @@ if TYPE_CHECKING:
     from auditor.result import AuditResult
 
 
+@dataclass(frozen=True)
+class PlanAttachment:
+    """A change plan to append to a report (``report --plan``)."""
+
+    plan: Plan
+    directory: Path  # where the plan file is: its inputs name files relative to it
+
+
 class Formatter(ABC):
     #: file name inside --output-dir
     filename: str
-    #: a change plan to append (``report --plan``); formats for people show it, the others ignore it
-    plan: Plan | None = None
-    plan_dir: Path | None = None  # where the plan file is (its inputs name files relative to it)
+
+    def __init__(self, plan: PlanAttachment | None = None) -> None:
+        #: formats for people show the plan; the others ignore it
+        self.plan = plan
 
     @abstractmethod
     def format(self, result: AuditResult) -> bytes:

@@ -25,8 +25,7 @@ from auditor._format.registry import FORMAT_NAMES, get_formatter
 from auditor.errors import InputError, OutputError, UsageError
 
 if TYPE_CHECKING:
-    from auditor._format.interface import Formatter
-    from auditor.plan.model import Plan
+    from auditor._format.interface import Formatter, PlanAttachment
     from auditor.progress import AuditProgress
     from auditor.result import AuditResult
 
@@ -132,8 +131,8 @@ def publish(directory: Path, files: list[tuple[str, bytes]], *, replace_set: boo
 
 
 def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *,
-                  replace_set: bool = True, progress: AuditProgress | None = None, plan: Plan | None = None,
-                  plan_dir: Path | None = None) -> list[Path]:
+                  replace_set: bool = True, progress: AuditProgress | None = None,
+                  plan: PlanAttachment | None = None) -> list[Path]:
     """Render each format, write them as one set, then run each format's post-write hook.
 
     A format that cannot render here (PDF without Pango) does not stop the others: they are
@@ -144,10 +143,9 @@ def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *
     if progress is not None:
         progress.rendering(names)
     for name in names:
-        formatter = get_formatter(name)
+        formatter = get_formatter(name, plan)
         if progress is not None:
             progress.render_started(name)
-        formatter.plan, formatter.plan_dir = plan, plan_dir
         try:
             rendered.append((formatter, formatter.format(result)))
         except InputError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from pathlib import Path
 from typing import Any
 
 from auditor._format._templates import asset, render
@@ -65,7 +64,7 @@ class PdfFormat(Formatter):
         if self.plan is not None:
             from auditor._format._planview import PDF_PLAN_CAPS, build_plan_view
 
-            plan = build_plan_view(self.plan, PDF_PLAN_CAPS, self.plan_dir or Path("."))
+            plan = build_plan_view(self.plan.plan, PDF_PLAN_CAPS, self.plan.directory)
         view = build_view(result, PDF_CAPS, plan)
         html = render("report-pdf.html.j2", view, medium="print", css=asset("report.css") + asset("print.css"))
         # WeasyPrint logs each refused URL as a warning naming tenant data: keep those out of the console.

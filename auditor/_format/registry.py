@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from auditor.errors import InputError, UsageError
 
 if TYPE_CHECKING:
-    from auditor._format.interface import Formatter
+    from auditor._format.interface import Formatter, PlanAttachment
 
 _PACKAGE = "auditor._format"
 # Modules of this package that are not formats.
@@ -33,7 +33,7 @@ def parse_formats(value: str | None, label: str = "--format") -> list[str]:
     return [n for n in FORMAT_NAMES if n in names]
 
 
-def get_formatter(name: str) -> Formatter:
+def get_formatter(name: str, plan: PlanAttachment | None = None) -> Formatter:
     from auditor._format.interface import Formatter
 
     if name not in FORMAT_NAMES:
@@ -44,4 +44,4 @@ def get_formatter(name: str) -> Formatter:
                and obj.__module__ == module.__name__]
     if len(classes) != 1:
         raise RuntimeError(f"{module.__name__} must define exactly one Formatter, found {len(classes)}")
-    return classes[0]()
+    return classes[0](plan)

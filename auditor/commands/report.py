@@ -17,8 +17,9 @@ def run_report_command(result_path: Path, formats: list[str], output_dir: Path, 
     if fail_on is not None:  # render for another gate than the audit's own (e.g. a stricter JUnit view)
         stored = result.gate or GateSettings()
         result = result.model_copy(update={"gate": stored.model_copy(update={"failOn": fail_on})})
-    plan = None
+    attachment = None
     if plan_path is not None:
+        from auditor._format.interface import PlanAttachment
         from auditor.plan.model import load_plan
 
         if not {"html", "pdf"} & set(formats):
@@ -26,9 +27,10 @@ def run_report_command(result_path: Path, formats: list[str], output_dir: Path, 
         plan = load_plan(plan_path)
         if plan.tenantId.casefold() != result.tenantId.casefold():
             raise InputError(f"{plan_path}: the plan is for tenant {plan.tenantId}, the result for {result.tenantId}")
+        attachment = PlanAttachment(plan, plan_path.parent)
     # re-rendering adds files to the output set; it never removes the others (result.json may be its input)
     written = write_outputs(result, formats, resolve_output_dir(output_dir, result.tenantId, result.collectedAt),
-                            replace_set=False, plan=plan, plan_dir=plan_path.parent if plan_path else None)
+                            replace_set=False, plan=attachment)
     if not quiet:
         for path in written:
             click.echo(str(path))
