@@ -29,7 +29,7 @@ import httpx
 
 from auditor.collect.endpoints import LOOPBACK_HOSTS, GraphEndpoint
 from auditor.collect.settings import KIOTA_MAX_DELAY, Settings
-from auditor.collect.throttle import WindowLimiter, backoff_seconds
+from auditor.collect.throttle import AppBudgets, PacedRequest, WindowLimiter, backoff_seconds
 
 RETRY_STATUSES = {429, 503, 504}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -110,13 +110,13 @@ def describe_cap(asked: float, cap: float) -> str:
             "(FLOWAUDIT_RETRY_AFTER_CAP); not retried")
 
 
-def _pacing_option(limiter: WindowLimiter) -> Any:
-    """A kiota request option carrying the request's limiter down to the transport (for retries)."""
+def _pacing_option(paced: PacedRequest) -> Any:
+    """A kiota request option carrying the request's budgets down to the transport (for retries)."""
     from kiota_abstractions.request_option import RequestOption
 
     class Pacing(RequestOption):
         def __init__(self) -> None:
-            self.limiter = limiter
+            self.paced = paced
 
         @staticmethod
         def get_key() -> str:
@@ -151,11 +151,12 @@ class _GuardTransport(httpx.AsyncBaseTransport):
             raise _Refused(GraphError(None, "ForeignHost",
                                       f"refusing a request to another host ({_origin(request.url)})"))
         if "Retry-Attempt" in request.headers:
-            # kiota's RetryHandler resends on its own; a paced bucket (sign-ins, Conditional Access)
-            # must count the resend too, or it lands on the next paced request and draws another 429.
+            # kiota's RetryHandler resends on its own; a paced bucket (sign-ins, Conditional Access,
+            # the app's budgets) must count the resend too, or it lands on the next paced request
+            # and draws another 429.
             pacing = (request.extensions.get(_REQUEST_OPTIONS) or {}).get(PACING_KEY)
             if pacing is not None:
-                await pacing.limiter.acquire()
+                await pacing.paced.acquire()
         deadline = self._settings.timeout
         try:
             return await asyncio.wait_for(self._exchange(request), deadline)
@@ -215,9 +216,14 @@ class _GuardTransport(httpx.AsyncBaseTransport):
 
 
 class GraphTransport:
-    """Authenticated raw-JSON GET/POST against one Graph endpoint, with bounded concurrency."""
+    """Authenticated raw-JSON GET/POST against one Graph endpoint, with bounded concurrency.
 
-    def __init__(self, endpoint: GraphEndpoint, credential: Any, settings: Settings) -> None:
+    Every request counts in the application's budgets (``app``: shared by every tenant a portfolio
+    run collects at once; a collection's own otherwise) besides the tenant budget its caller names.
+    """
+
+    def __init__(self, endpoint: GraphEndpoint, credential: Any, settings: Settings,
+                 app: AppBudgets | None = None) -> None:
         from kiota_abstractions.api_client_builder import register_default_deserializer
         from kiota_authentication_azure.azure_identity_authentication_provider import (
             AzureIdentityAuthenticationProvider,
@@ -229,6 +235,7 @@ class GraphTransport:
 
         self.endpoint = endpoint
         self.settings = settings
+        self.app = app or AppBudgets.of(settings)
         self.requests = 0
         loopback = endpoint.host in LOOPBACK_HOSTS
         client = httpx.AsyncClient(
@@ -260,14 +267,32 @@ class GraphTransport:
                   headers: dict[str, str] | None = None) -> dict[str, Any]:
         from kiota_abstractions.method import Method
 
-        return await self._send(Method.GET, url, None, limiter, headers)
+        return await self._send(Method.GET, url, None, self._paced(limiter, self.app.for_request(self._api_path(url))),
+                                headers)
 
     async def post(self, url: str, body: dict[str, Any], limiter: WindowLimiter | None = None) -> dict[str, Any]:
         from kiota_abstractions.method import Method
 
-        return await self._send(Method.POST, url, json.dumps(body).encode("utf-8"), limiter, None)
+        inner = body.get("requests") if url.endswith("/$batch") else None
+        if isinstance(inner, list):  # Graph counts every request inside a $batch
+            app = self.app.for_batch([str(item.get("url", "")) for item in inner if isinstance(item, dict)])
+        else:
+            app = self.app.for_request(self._api_path(url))
+        return await self._send(Method.POST, url, json.dumps(body).encode("utf-8"), self._paced(limiter, app), None)
 
-    async def _send(self, method: Any, url: str, content: bytes | None, limiter: WindowLimiter | None,
+    def _api_path(self, url: str) -> str:
+        """``/identity/b2xUserFlows?…`` of ``https://graph…/v1.0/identity/b2xUserFlows?…``."""
+        rest = url[len(self.endpoint.root):] if url.startswith(self.endpoint.root) else url
+        for api in ("/v1.0", "/beta"):
+            if rest.startswith(api):
+                return rest[len(api):]
+        return rest
+
+    @staticmethod
+    def _paced(limiter: WindowLimiter | None, app: tuple[tuple[WindowLimiter, int], ...]) -> PacedRequest:
+        return PacedRequest((((limiter, 1),) if limiter is not None else ()) + app)
+
+    async def _send(self, method: Any, url: str, content: bytes | None, paced: PacedRequest,
                     headers: dict[str, str] | None) -> dict[str, Any]:
         from azure.core.exceptions import ClientAuthenticationError
         from kiota_abstractions.native_response_handler import NativeResponseHandler
@@ -287,9 +312,9 @@ class GraphTransport:
         if content is not None:
             info.set_stream_content(content, "application/json")
         info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
-        if limiter is not None:  # pace before taking a slot, so waiting never blocks other sources
-            info.add_request_options([_pacing_option(limiter)])
-            await limiter.acquire()
+        # Pace before taking a slot, so waiting never blocks other sources.
+        info.add_request_options([_pacing_option(paced)])
+        await paced.acquire()
         async with self._in_flight:
             self.requests += 1
             try:
