@@ -68,8 +68,12 @@ def os_reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+# The files of a portfolio's folder (auditor/portfolio/output.py), managed as a set the same way.
+PORTFOLIO_FILENAMES = frozenset({"portfolio.json", "portfolio.html", "portfolio.pdf", "portfolio.md"})
+
+
 def _known_filenames() -> set[str]:
-    return {get_formatter(name).filename for name in FORMAT_NAMES}
+    return {get_formatter(name).filename for name in FORMAT_NAMES} | PORTFOLIO_FILENAMES
 
 
 def _previous_files(directory: Path) -> set[str]:
