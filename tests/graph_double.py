@@ -163,6 +163,9 @@ class GraphDouble:
         self.tenants: dict[str, GraphDouble] = {}  # token -> another tenant served by this server
         self.requests: list[Recorded] = []
         self.throttled = 0  # 429s answered (this tenant's; the server's double also counts all)
+        # Called in the server's thread with each request of this tenant before it is answered
+        # (a test can hold one tenant's answer until another tenant's request has arrived).
+        self.before: Callable[[Recorded], None] | None = None
         self.server_errors: list[BaseException | None] = []
         # One lock for the whole server: the budgets across tenants are decided under it.
         self._lock: threading.Lock = parent._lock if parent is not None else threading.Lock()
@@ -341,10 +344,12 @@ class GraphDouble:
         headers = {k.lower(): v for k, v in handler.headers.items() if k.lower() != "authorization"}
         authorization = handler.headers.get("Authorization")
         tenant = self._tenant_for(authorization)
+        record = Recorded(method, path, parts.query, authorization, handler.headers.get("Retry-Attempt"), body=parsed,
+                          headers=headers)
         with self._lock:
-            (tenant or self).requests.append(Recorded(method, path, parts.query, authorization,
-                                                      handler.headers.get("Retry-Attempt"), body=parsed,
-                                                      headers=headers))
+            (tenant or self).requests.append(record)
+        if tenant is not None and tenant.before is not None:
+            tenant.before(record)
         if self.latency:
             time.sleep(self.latency)
         fault: Fault | None = None

@@ -162,7 +162,7 @@ class _Run:
 
 
 def tenant_request(entry: TenantEntry, run_formats: list[str], folder: Path) -> AuditRequest:
-    """The `audit` request of one entry: built-in defaults < its config file < the tenants file.
+    """The `audit` request of one entry: its own keys > its config file > `defaults:` > built-in defaults.
 
     FLOWAUDIT_* variables of `audit`'s options do not apply per tenant (they would give every tenant
     the same snapshot or tenant); the collector's tuning variables and tokens do.
@@ -181,6 +181,7 @@ def tenant_request(entry: TenantEntry, run_formats: list[str], folder: Path) -> 
                 default = param.get_default(ctx)
                 # click marks "no default" with its own sentinel; the request wants None
                 values[param.name] = default if isinstance(default, (str, int, float, Path)) else None
+    values.update(entry.defaults)
     config = Config()
     if entry.config is not None:
         with click.Context(cli) as root:  # the file is checked against every command's options, as audit does
@@ -189,7 +190,7 @@ def tenant_request(entry: TenantEntry, run_formats: list[str], folder: Path) -> 
         values.update(default_map(config, audit))
     values.update(entry.values)
     values["output_dir"] = folder
-    formats = parse_formats(str(entry.values["formats"])) if entry.values.get("formats") else list(run_formats)
+    formats = parse_formats(str(entry.get("formats"))) if entry.get("formats") else list(run_formats)
     if "json" not in formats:  # result.json is what `portfolio merge` and `report` read later
         formats = parse_formats(",".join([*formats, "json"]))
 
@@ -250,7 +251,7 @@ def run_portfolio(options: RunOptions, say: Callable[[str], None]) -> tuple[Port
 
     plan = read_tenants_file(options.tenants_file)
     output_dir = resolve_portfolio_dir(options.output_dir)
-    tenant_formats = {f for e in plan.entries for f in (str(e.values.get("formats") or "").split(","))} - {""}
+    tenant_formats = {f for e in plan.entries for f in (str(e.get("formats") or "").split(","))} - {""}
     preflight_pdf([*options.formats, *tenant_formats])
     check_output_dir(output_dir)
     tenants = asyncio.run(_Run(plan, options, output_dir, say).all())

@@ -14,7 +14,8 @@
         snapshot: snapshots/fabrikam.zip
 
 Keys are ``flowaudit audit``'s long option names, with the same types; paths are relative to the
-tenants file. The whole file is checked before any tenant is audited: a problem is one line naming
+tenants file. A tenant's value is its entry's, else its config file's, else ``defaults:``'s, else
+``audit``'s default: the more specific wins. The whole file is checked before any tenant is audited: a problem is one line naming
 the file, the entry and the key (exit 2). What a tenant's own files hold (its config, waivers,
 baseline, snapshot) is that tenant's input: a bad one fails that tenant only.
 """
@@ -55,26 +56,26 @@ class TenantEntry:
     index: int  # 1-based position in the file
     name: str
     folder: str  # its folder inside --output-dir (unique, safe)
-    values: dict[str, Any]  # parameter name -> value, only the keys the file sets
-    given: set[str] = field(default_factory=set)  # the long names the file set (entry or defaults)
+    values: dict[str, Any]  # parameter name -> value: the keys the entry itself sets
+    defaults: dict[str, Any] = field(default_factory=dict)  # the same for `defaults:` keys it does not set
     token_env: str | None = None
 
     @property
     def label(self) -> str:
         return f"tenant {self.index} ({self.name})"
 
+    def get(self, name: str) -> Any:
+        """A value the tenants file gives this tenant (its entry, else `defaults:`), by parameter name."""
+        return self.values[name] if name in self.values else self.defaults.get(name)
+
     @property
     def tenant(self) -> str | None:
-        value = self.values.get("tenant")
+        value = self.get("tenant")
         return str(value) if value else None
 
     @property
-    def live(self) -> bool:
-        return not any(self.values.get(name) for name in ("snapshot_path", "sample"))
-
-    @property
     def config(self) -> Path | None:
-        value = self.values.get("config_path")
+        value = self.get("config_path")
         return Path(value) if value else None
 
 
@@ -132,12 +133,14 @@ def _entry(index: int, raw: Any, defaults: dict[str, Any], options: dict[str, cl
     written = raw.get("name")
     if written is not None and (not isinstance(written, (str, int)) or not str(written).strip()):
         raise InputError(f"{path}: tenant {index}: 'name' must be a non-empty string")
-    merged = {**defaults, **{str(k): v for k, v in raw.items()}}
+    own = {str(k): v for k, v in raw.items()}
+    merged = {**defaults, **own}
     fallback = merged.get("tenant") or merged.get("sample") or merged.get("snapshot")
     name = str(written).strip() if written is not None else \
         (Path(str(fallback)).name if fallback is not None else f"tenant {index}")
     where = f"{path}: tenant {index} ({name})"
     values: dict[str, Any] = {}
+    inherited: dict[str, Any] = {}
     token_env: str | None = None
     for key, value in merged.items():
         if key == "name":
@@ -157,15 +160,14 @@ def _entry(index: int, raw: Any, defaults: dict[str, Any], options: dict[str, cl
         if value is None:
             continue  # `key:` with nothing after it: as if absent
         param_name, converted = _value(key, value, options, path, where)
-        values[param_name] = converted
+        (values if key in own else inherited)[param_name] = converted
     offline = [k for k in OFFLINE_KEYS if merged.get(k) is not None]
     if len(offline) > 1:
         raise InputError(f"{where}: give either 'snapshot' or 'sample', not both")
-    if not offline and not values.get("tenant"):
+    if not offline and not merged.get("tenant"):
         raise InputError(f"{where}: a live entry needs 'tenant' (its tenant id or domain); an offline one "
                          "needs 'snapshot' (or 'sample')")
-    return TenantEntry(index=index, name=name, folder="", values=values,
-                       given={k for k, v in merged.items() if v is not None and k != "name"}, token_env=token_env)
+    return TenantEntry(index=index, name=name, folder="", values=values, defaults=inherited, token_env=token_env)
 
 
 def read_tenants_file(path: Path) -> TenantsFile:
