@@ -133,6 +133,9 @@ class Route:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a trickling handler must not hold up stop()
+    # Many tenants open their connections at once; socketserver's backlog of 5 would drop the
+    # rest of the SYNs, and each client would wait a second to try again.
+    request_queue_size = 1024
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], double: GraphDouble) -> None:
         self.double = double

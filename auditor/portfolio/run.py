@@ -155,6 +155,10 @@ class _Run:
 
     async def all(self) -> list[tuple[TenantRow, list[WorstFinding]]]:
         self._slots = asyncio.Semaphore(self.options.parallel)
+        if any(e.live for e in self.plan.entries):
+            from auditor.collect import warm_up
+
+            warm_up()  # before any tenant starts: nothing is waiting on the loop yet
         try:
             return list(await asyncio.gather(*(self.tenant(e) for e in self.plan.entries)))
         finally:

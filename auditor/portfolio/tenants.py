@@ -74,6 +74,10 @@ class TenantEntry:
         return str(value) if value else None
 
     @property
+    def live(self) -> bool:
+        return not (self.get("snapshot_path") or self.get("sample"))
+
+    @property
     def config(self) -> Path | None:
         value = self.get("config_path")
         return Path(value) if value else None
