@@ -135,8 +135,9 @@ def publish(directory: Path, files: list[tuple[str, bytes]], *, replace_set: boo
 
 
 def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *,
-                  replace_set: bool = True, progress: AuditProgress | None = None) -> list[Path]:
-    """Render each format, write them as one set, then run each format's post-write hook.
+                  replace_set: bool = True, progress: AuditProgress | None = None, hooks: bool = True) -> list[Path]:
+    """Render each format, write them as one set, then run each format's post-write hook (unless
+    ``hooks`` is false: a portfolio run writes one job summary for all its tenants, not one each).
 
     A format that cannot render here (PDF without Pango) does not stop the others: they are
     written, then its error is raised (exit 2, one line)."""
@@ -157,7 +158,7 @@ def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *
             progress.rendered(name)
     written = publish(output_dir, [(f.filename, data) for f, data in rendered], replace_set=replace_set) \
         if rendered else []
-    for formatter, data in rendered:
+    for formatter, data in rendered if hooks else []:
         formatter.published(data)
     if failures:
         others = f" (the other formats were written to {output_dir})" if rendered else ""

@@ -1,5 +1,6 @@
 """The portfolio's own files: ``portfolio.json`` (always), ``portfolio.html``, ``portfolio.pdf`` and
-``portfolio.md`` when ``--format`` names html, pdf or md. Written as one set, like an audit's outputs
+``portfolio.md`` when ``--format`` names html, pdf or md (and, on GitHub Actions, appended to the job
+summary once). Written as one set, like an audit's outputs
 (auditor/_format/output.py): all or none, and a file of an earlier run that this one did not write
 is removed. HTML and PDF follow the tenant report: one self-contained HTML file whose CSP allows
 only its own inline style; a PDF rendered by WeasyPrint with the bundled-only URL fetcher.
@@ -106,4 +107,9 @@ def write_portfolio(portfolio: Portfolio, formats: list[str], output_dir: Path) 
     renderers = {"json": lambda p: to_json(p).encode("utf-8"), "html": render_html, "pdf": render_pdf,
                  "md": render_markdown}
     files = [(PORTFOLIO_FILES[name], renderers[name](portfolio)) for name in portfolio_formats(formats)]
-    return publish(output_dir, files, replace_set=True)
+    written = publish(output_dir, files, replace_set=True)
+    if "md" in formats:  # on GitHub Actions, the job summary gets the portfolio's table once
+        from auditor._format.md import append_step_summary
+
+        append_step_summary(dict(files)[PORTFOLIO_FILES["md"]])
+    return written

@@ -210,7 +210,7 @@ def _write_audited(result: AuditResult, formats: list[str], folder: Path, entry:
     from auditor._format.output import publish, write_outputs
     from auditor.gate import GateView, decide_with
 
-    written = write_outputs(result, formats, folder)
+    written = write_outputs(result, formats, folder, hooks=False)
     code = decide_with(result, GateView.of(result.gate)).exit_code
     publish(folder, [("tenant.json", tenant_file(name=entry.name, tenant_id=result.tenantId).encode("utf-8")),
                      ("exit-code", f"{code}\n".encode("ascii"))], replace_set=False)
