@@ -404,7 +404,7 @@ PORTFOLIO_DIR_HELP = ("Where the portfolio's files and one folder per tenant are
                       "today's date (UTC).")
 
 
-@cli.group(short_help="Many tenants: audit them in one run, or merge audits run elsewhere.")
+@cli.group(short_help="Audit many tenants in one run, or merge their audits.")
 def portfolio() -> None:
     """Many tenants: `portfolio run TENANTS.yaml` audits them in one process; `portfolio merge DIR...`
     merges tenant folders audited elsewhere (a CI matrix, a Kubernetes indexed Job). Both write
@@ -419,7 +419,7 @@ def _portfolio_formats(ctx: click.Context, formats: str | None) -> list[str]:
     return parse_formats(formats, origin(ctx, "formats"))
 
 
-@portfolio.command("run", short_help="Audit every tenant of a tenants file, live or offline, into one portfolio.")
+@portfolio.command("run", short_help="Audit every tenant of a tenants file into one portfolio.")
 @click.argument("tenants_file", metavar="TENANTS.yaml", type=click.Path(path_type=Path))
 @click.option("--format", "formats", envvar="FLOWAUDIT_PORTFOLIO_FORMAT",
               show_default=f"{INTERACTIVE_FORMATS} on a terminal, {PIPELINE_FORMATS} otherwise",
