@@ -25,6 +25,17 @@ from auditor.collect.settings import Rate, Settings
 TENANT_RANK, REPORTS_RANK, DIRECTORY_RANK, REQUESTS_RANK = range(4)
 
 
+class _Start:
+    """One start counted in a budget: when (moved later once the request is really on the wire) and
+    how many units."""
+
+    __slots__ = ("at", "units")
+
+    def __init__(self, at: float, units: int) -> None:
+        self.at = at
+        self.units = units
+
+
 class WindowLimiter:
     """At most ``rate.requests`` starts (or cost units) in any ``rate.seconds`` window (Graph's budget).
 
@@ -42,34 +53,54 @@ class WindowLimiter:
         self.rate = rate
         self.rank = rank
         self._window = rate.seconds * (1 + self.MARGIN) + (self.SLACK if rate.seconds else 0.0)
-        self._starts: deque[tuple[float, int]] = deque()
+        self._starts: deque[_Start] = deque()
         self._used = 0
         self._lock = asyncio.Lock()  # FIFO: waiters get their turn in the order they asked
 
     def _wait(self, cost: int, now: float) -> float:
-        """Seconds until ``cost`` more units fit in the window (0: now)."""
-        while self._starts and self._starts[0][0] + self._window <= now:
-            self._used -= self._starts.popleft()[1]
+        """Seconds until ``cost`` more units fit in the window (0: now).
+
+        A start moved later (:meth:`Ticket.sent`) can stand before earlier ones; it then holds them
+        in the window a little longer than needed, never shorter, and the caller asks again after
+        sleeping."""
+        while self._starts and self._starts[0].at + self._window <= now:
+            self._used -= self._starts.popleft().units
         cost = min(cost, self.rate.requests)  # a request dearer than the whole budget waits for all of it
         if self._used + cost <= self.rate.requests:
             return 0.0
         room, freed = self.rate.requests - cost, self._used
-        for start, units in self._starts:  # the oldest starts leave the window first
-            freed -= units
+        for start in self._starts:  # the oldest starts leave the window first
+            freed -= start.units
             if freed <= room:
-                return max(start + self._window - now, 1e-3)
+                return max(start.at + self._window - now, 1e-3)
         return self._window  # not reached: the loop frees the whole window
 
-    def _record(self, cost: int, now: float) -> None:
-        cost = min(cost, self.rate.requests)
-        self._starts.append((now, cost))
-        self._used += cost
+    def _record(self, cost: int, now: float) -> _Start:
+        start = _Start(now, min(cost, self.rate.requests))
+        self._starts.append(start)
+        self._used += start.units
+        return start
 
-    async def acquire(self, cost: int = 1) -> None:
-        await pace(((self, cost),))
+    async def acquire(self, cost: int = 1) -> Ticket:
+        return await pace(((self, cost),))
 
 
-async def pace(budgets: Sequence[tuple[WindowLimiter, int]]) -> None:
+class Ticket:
+    """The starts one request was counted as, in each of its budgets."""
+
+    def __init__(self, starts: list[_Start]) -> None:
+        self._starts = starts
+
+    def sent(self) -> None:
+        """The request's bytes are going out now: count its start from now, not from when its budget
+        let it go (opening a connection, a TLS handshake, a busy loop come in between, and Graph
+        counts arrivals)."""
+        now = time.monotonic()
+        for start in self._starts:
+            start.at = max(start.at, now)
+
+
+async def pace(budgets: Sequence[tuple[WindowLimiter, int]]) -> Ticket:
     """Start one request against every budget it counts in: wait for room in each, then count the
     start in all of them at the same instant.
 
@@ -85,8 +116,7 @@ async def pace(budgets: Sequence[tuple[WindowLimiter, int]]) -> None:
             while (wait := limiter._wait(cost, time.monotonic())) > 0:
                 await asyncio.sleep(wait)
         now = time.monotonic()
-        for limiter, cost in ordered:
-            limiter._record(cost, now)
+        return Ticket([limiter._record(cost, now) for limiter, cost in ordered])
 
 
 @dataclass(frozen=True)
@@ -95,9 +125,8 @@ class PacedRequest:
 
     budgets: tuple[tuple[WindowLimiter, int], ...]
 
-    async def acquire(self) -> None:
-        if self.budgets:
-            await pace(self.budgets)
+    async def acquire(self) -> Ticket:
+        return await pace(self.budgets) if self.budgets else Ticket([])
 
 
 @dataclass(frozen=True)

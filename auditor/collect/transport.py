@@ -178,7 +178,14 @@ class _GuardTransport(httpx.AsyncBaseTransport):
         # resend is counted too, or it lands on the next paced request and draws another 429.
         pacing = request.extensions.get(PACING_KEY)
         if pacing is not None:
-            await pacing.paced.acquire()
+            ticket = await pacing.paced.acquire()
+
+            async def on_the_wire(event: str, info: dict[str, Any]) -> None:
+                # httpcore's trace: the request's headers start to go out (after any connect or TLS)
+                if event.endswith("send_request_headers.started"):
+                    ticket.sent()
+
+            request.extensions["trace"] = on_the_wire
         deadline = self._settings.timeout
         try:
             return await asyncio.wait_for(self._exchange(request), deadline)
