@@ -358,17 +358,103 @@ def permissions(fmt: str) -> None:
 # result), so a re-rendered junit.xml agrees with that run's exit code.
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES, case_sensitive=False),
               help="Render JUnit (and the verdict in summary.md) for this --fail-on instead of the audit's own.")
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path),
+              help="A plan (flowaudit plan -o): HTML and PDF get a \"Change plan\" appendix.")
 @click.option("-q", "--quiet", "quiet_flag", is_flag=True, envvar="FLOWAUDIT_QUIET", help="Do not list the files written.")
 @verbosity_option
 @click.pass_context
 def report(ctx: click.Context, result_path: Path, formats: str, output_dir: Path, fail_on: str | None,
-           quiet_flag: bool) -> int:
+           plan_path: Path | None, quiet_flag: bool) -> int:
     """Re-render a saved audit result in other formats (no Graph, no snapshot)."""
     from auditor._format.registry import parse_formats
     from auditor.commands.report import run_report_command
 
     return run_report_command(result_path, parse_formats(formats, origin(ctx, "formats")), output_dir,
-                              quiet=quiet(ctx, quiet_flag), fail_on=fail_on.lower() if fail_on else None)
+                              quiet=quiet(ctx, quiet_flag), fail_on=fail_on.lower() if fail_on else None,
+                              plan_path=plan_path)
+
+
+# --- plan / apply ---------------------------------------------------------------------------------
+
+class PlanGroup(click.Group):
+    """``flowaudit plan RESULT.json ...`` makes a plan (the hidden ``make`` command); ``plan show`` shows one."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["make", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=PlanGroup, short_help="Turn open findings into a change plan; show a plan.")
+def plan() -> None:
+    """Turn a result's open findings into a reviewable change plan.
+
+    \b
+    flowaudit plan RESULT.json --snapshot SNAPSHOT -o plan.json [--rules ID,...] [--permissions]
+    flowaudit plan show plan.json [--format md]
+
+    Each open finding with a remedy gets a change: its Graph requests, the current value it expects
+    (read from the snapshot), its rollback and the permission it needs. Changes that need a person's
+    input stay inert until the plan file supplies it. Apply with `flowaudit apply plan.json`.
+    """
+
+
+@plan.command("make", hidden=True)
+@click.argument("result_path", metavar="RESULT.json", type=click.Path(path_type=Path))
+@click.option("--snapshot", "snapshot_path", type=click.Path(path_type=Path), envvar="FLOWAUDIT_SNAPSHOT",
+              help="The snapshot the result was audited from (current values are read from it).")
+@click.option("--sample", help="A bundled sample as the snapshot (contoso, fabrikam, clean).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the plan (JSON).")
+@click.option("--rules", "only_rules", help="Plan only findings of these rule ids (comma-separated).")
+@click.option("--permissions", is_flag=True, help="Print the ReadWrite permissions the plan's changes need.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not report the file written.")
+def plan_make(result_path: Path, snapshot_path: Path | None, sample: str | None, output: Path | None,
+              only_rules: str | None, permissions: bool, quiet: bool) -> int:
+    """Make a plan from RESULT.json and its snapshot."""
+    from auditor.commands.plan import run_plan_command
+    from auditor.requests import PlanRequest
+
+    return run_plan_command(PlanRequest(result=result_path, snapshot=snapshot_path, sample=sample, output=output,
+                                        rules=_split_ids(only_rules), permissions=permissions, quiet=quiet))
+
+
+@plan.command("show", short_help="Show a plan: changes, requests, preconditions, rollback.")
+@click.argument("plan_path", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "md"]), default="text", show_default=True,
+              help="Console text, or Markdown for a change ticket.")
+def plan_show(plan_path: Path, fmt: str) -> None:
+    """Show a plan: each change, its requests, preconditions, rollback, inputs and permissions."""
+    from auditor.commands.plan import run_plan_show
+
+    click.echo(run_plan_show(plan_path, fmt), nl=False)
+
+
+@cli.command(short_help="Apply a plan: a dry run, or checked live with --yes.")
+@click.argument("plan_path", metavar="PLAN.json", type=click.Path(path_type=Path))
+@click.option("--yes", is_flag=True, help="Really apply. Without it: a dry run that prints what would be sent.")
+@click.option("--tenant", envvar="FLOWAUDIT_TENANT", help="Tenant ID or domain (login authority).")
+@click.option("--cloud", type=click.Choice(CLOUDS), envvar="FLOWAUDIT_CLOUD",
+              help="National cloud (default: the plan's); must match the plan.")
+@click.option("--graph-url", envvar="FLOWAUDIT_GRAPH_URL",
+              help="Override the Graph root (e.g. http://127.0.0.1:8080); the plan's URLs are rebased onto it.")
+@click.option("--auth", type=click.Choice(AUTH_MODES), default="default", show_default=True,
+              envvar="FLOWAUDIT_AUTH", help="Credential to use. Secrets come from the environment only.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where apply-log.jsonl (appended) and rollback.json go (default: the current directory).")
+@click.option("-q", "--quiet", is_flag=True, help="Only the one-line verdict on stderr.")
+def apply(plan_path: Path, yes: bool, tenant: str | None, cloud: str | None, graph_url: str | None, auth: str,
+          output_dir: Path | None, quiet: bool) -> int:
+    """Apply a plan (dry run unless --yes): re-read each resource, refuse changes whose precondition no
+    longer holds, apply the rest in order, write rollback.json and an apply log.
+
+    Exit 0 all ready changes applied, 1 some refused or failed, 2 invalid plan, 3 Graph unreachable or
+    authentication failed."""
+    from auditor.commands.plan import run_apply_command
+    from auditor.requests import ApplyRequest
+
+    connection = ConnectionOptions(tenant=tenant, cloud=cloud or "global", graph_url=graph_url, auth=auth)
+    return run_apply_command(ApplyRequest(plan=plan_path, yes=yes, connection=connection,
+                                          cloud_given=cloud is not None, output_dir=output_dir, quiet=quiet))
 
 
 # --- rules ----------------------------------------------------------------------------------------

@@ -151,7 +151,9 @@ def evaluate_rule(rule: RuleDefinition, check_fn: CheckFunction, tenant: Tenant,
             base.outcome, base.reason = "notApplicable", str(exc)
         return base, []
     except NotEvaluated as exc:
-        base.outcome, base.reason = "notEvaluated", str(exc)
+        # "no object", "not collected": say too what was set aside, the likelier cause
+        damage = [d for key in rule.sources + rule.optionalSources for d in tenant.damage(key)]
+        base.outcome, base.reason = "notEvaluated", "; ".join([str(exc), *damage])
         return base, []
     except InputError:
         raise
@@ -224,6 +226,7 @@ def run_rules(tenant: Tenant, options: AuditOptions, rules: Rules | None = None,
         outcome.severity = options.severities.get(rule.id, rule.severity)
         # reasons quote tenant text (flow ids, policy names): scrubbed like findings
         outcome.reason = redact_text(outcome.reason) if outcome.reason else None
+        outcome.actions = [redact_text(action) for action in outcome.actions]  # name manifest permissions
         outcomes.append(outcome)
         note = outcome.reason if outcome.outcome == "fail" else None
         findings.extend(finding_from_hit(rule, outcome.severity, hit, note) for hit in hits)
@@ -232,17 +235,23 @@ def run_rules(tenant: Tenant, options: AuditOptions, rules: Rules | None = None,
     return RuleRun(outcomes, findings, [r.id for r in rules.catalog if r.id not in chosen], seconds)
 
 
+def _clean(text: str | None) -> str | None:
+    """Manifest strings reach every output: lone surrogates replaced, URL secrets redacted."""
+    return redact_text(text) if text is not None else None
+
+
 def snapshot_info(snapshot: Snapshot) -> SnapshotInfo:
     manifest = snapshot.manifest
     window = manifest.signInWindow
     return SnapshotInfo(
-        path=snapshot.path.name, cloud=manifest.cloud,
-        collectedBy=ToolInfo(name=manifest.tool.name, version=manifest.tool.version),
+        path=redact_text(snapshot.path.name), cloud=manifest.cloud,
+        collectedBy=ToolInfo(name=redact_text(manifest.tool.name), version=redact_text(manifest.tool.version)),
         signInWindow=SignInWindow(**{"from": iso_utc(window.from_) if window.from_ else None,
                                      "to": iso_utc(window.to) if window.to else None}) if window else None,
         sources={key: SourceSummary(status=e.status, count=e.count, partial=e.partial, file=e.file,
-                                    permission=e.permission,
-                                    error=SourceError(**e.error.model_dump()) if e.error else None)
+                                    permission=_clean(e.permission),
+                                    error=SourceError(httpStatus=e.error.httpStatus, code=_clean(e.error.code),
+                                                      message=_clean(e.error.message)) if e.error else None)
                  for key, e in sorted(manifest.sources.items())})
 
 

@@ -52,3 +52,24 @@ class CollectRequest:
     connection: ConnectionOptions = field(default_factory=ConnectionOptions)
     previous: Path | None = None
     quiet: bool = False
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    result: Path
+    snapshot: Path | None = None
+    sample: str | None = None  # a bundled sample as the snapshot
+    output: Path | None = None
+    rules: frozenset[str] | None = None
+    permissions: bool = False  # print the permissions the plan's changes need
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    plan: Path
+    yes: bool = False  # without it: a dry run that sends nothing
+    connection: ConnectionOptions = field(default_factory=ConnectionOptions)
+    cloud_given: bool = False  # --cloud was given (else the plan's cloud is used)
+    output_dir: Path | None = None  # apply-log.jsonl and rollback.json (default: beside the plan)
+    quiet: bool = False

@@ -277,7 +277,8 @@ class AuditResult(_Model):
 def fingerprint(rule_id: str, resource_type: str, resource_id: str) -> str:
     """Stable identity of a finding across runs: rule + resource (not its message or evidence)."""
     key = f"{rule_id}\x1f{resource_type}\x1f{resource_id.casefold()}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    # surrogatepass: an id with a lone surrogate (kept from Graph) hashes, and stays distinct.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def finding_sort_key(finding: Finding | FindingRef) -> tuple[Any, ...]:

@@ -9,6 +9,8 @@ engine stores on a rule outcome. A permission is therefore named the same way ev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 from urllib.parse import quote
 
 # Source statuses (docs/snapshot-format.md).
@@ -54,8 +56,9 @@ class Source:
     singleton: bool = False
     children: tuple[Child, ...] = ()
     live_only: bool = False  # exists only in snapshots taken live (never rebuilt offline)
-    # Keys every record of this source carries ("a|b": one of them). A file whose records lack them
-    # holds something else (another source's records): the source is damaged.
+    # Keys every record of this source carries with a value ("a|b": one of them; "a?": present, but
+    # Graph documents it as nullable). A file whose records lack them holds something else (another
+    # source's records, a record cut short): the source is damaged (docs/snapshot-format.md).
     record_keys: tuple[str, ...] = ("id",)
 
     @property
@@ -74,7 +77,7 @@ USERS_SELECT = ("id,displayName,mail,userPrincipalName,userType,creationType,ide
 
 SOURCES: tuple[Source, ...] = (
     Source("authenticationFlowsPolicy", "Self-service sign-up switch", "v1.0", "/policies/authenticationFlowsPolicy",
-           "Policy.Read.All", singleton=True, record_keys=("selfServiceSignUp",)),
+           "Policy.Read.All", singleton=True, record_keys=("id", "selfServiceSignUp?")),
     Source("b2xUserFlows", "User flows", "v1.0", "/identity/b2xUserFlows", "IdentityUserFlow.Read.All",
            extra_permissions=("IdentityUserFlow.ReadWrite.All",),
            note="apiConnectorConfiguration per flow is documented with IdentityUserFlow.ReadWrite.All only",
@@ -91,7 +94,7 @@ SOURCES: tuple[Source, ...] = (
     Source("apiConnectors", "API connectors", "v1.0", "/identity/apiConnectors", "APIConnectors.Read.All",
            note="Microsoft docs list APIConnectors.ReadWrite.All; Read.All is tried first and a refusal is "
                 "reported as forbidden",
-           record_keys=("id", "targetUrl")),
+           record_keys=("id", "targetUrl?")),
     Source("identityProviders", "Identity providers", "v1.0", "/identity/identityProviders",
            "IdentityProvider.Read.All", record_keys=("id", "identityProviderType|type")),
     Source("userFlowApplications", "Applications linked to user flows", "beta", "/identity/events/onSignupStart",
@@ -99,7 +102,8 @@ SOURCES: tuple[Source, ...] = (
            note="beta only, not in the published OpenAPI; may be unavailable",
            record_keys=("id", "sourceFilter")),
     Source("conditionalAccessPolicies", "Conditional Access policies", "v1.0", "/identity/conditionalAccess/policies",
-           "Policy.Read.All", license="Entra ID P1 (Conditional Access)", record_keys=("id", "state", "conditions")),
+           "Policy.Read.All", license="Entra ID P1 (Conditional Access)",
+           record_keys=("id", "state", "conditions", "grantControls?")),
     Source("authenticationStrengthPolicies", "Authentication strengths", "v1.0",
            "/policies/authenticationStrengthPolicies", "Policy.Read.All",
            record_keys=("id", "allowedCombinations")),
@@ -194,3 +198,31 @@ def remedy(key: str, status: str, *, partial: bool = False, permission: str | No
     if status == OK and partial:
         return f"Collect {key} again completely (the last collection was partial)."
     return f"Collect {key} again (it ended with status {status})."
+
+
+# -- the keys every record of a source carries ----------------------------------------------------
+
+_MISSING = object()
+
+
+@cache
+def _key_specs(key: str) -> tuple[tuple[str, tuple[str, ...], bool], ...]:
+    """A source's ``record_keys`` as (spec, names, nullable), parsed once (sign-ins are checked a
+    million times). "a|b": one of them; a trailing "?": present, but Graph documents it nullable."""
+    source = BY_KEY.get(key)
+    return tuple((spec.rstrip("?"), tuple(spec.rstrip("?").split("|")), spec.endswith("?"))
+                 for spec in (source.record_keys if source else ()))
+
+
+def missing_record_keys(key: str, record: dict[str, Any]) -> list[str]:
+    """The keys every record of the source carries that this one lacks, or holds as null where Graph
+    never returns null (the collector and the snapshot reader both check records with this)."""
+    missing = []
+    for spec, names, nullable in _key_specs(key):
+        for name in names:
+            value = record.get(name, _MISSING)
+            if value is not _MISSING and (nullable or value is not None):
+                break
+        else:
+            missing.append(f"{spec!r} (missing)" if nullable else f"{spec!r} (missing or null)")
+    return missing

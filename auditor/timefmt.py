@@ -11,7 +11,9 @@ def utc(moment: datetime) -> datetime:
 
 
 def iso_utc(moment: datetime) -> str:
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # not strftime: glibc writes year 1 (Graph's "never" sentinel) as "1", not "0001"
+    m = utc(moment)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
 def iso_from_unix(seconds: int | float) -> str:

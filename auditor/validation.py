@@ -10,4 +10,6 @@ def describe_validation(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "(top level)"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"field '{where}': {first['msg']}{more}"
+    # Our own validators' messages read as sentences; pydantic prefixes them with "Value error, ".
+    message = first["msg"].removeprefix("Value error, ")
+    return f"field '{where}': {message}{more}"

@@ -46,66 +46,10 @@ MEMBERS = "/transitiveMembers/microsoft.graph.user"
 EVALUATE = "/identity/conditionalAccess/evaluate"
 
 
-# -- v2 shapes (Graph's documented resources) -------------------------------------------------------
-
-def ip_location(location_id: str, cidrs: list[str], *, trusted: bool = False, name: str | None = None
-                ) -> dict[str, Any]:
-    ranges = [{"@odata.type": "#microsoft.graph.iPv6CidrRange" if ":" in c else "#microsoft.graph.iPv4CidrRange",
-               "cidrAddress": c} for c in cidrs]
-    return {"@odata.type": "#microsoft.graph.ipNamedLocation", "id": location_id, "displayName": name or location_id,
-            "modifiedDateTime": "2026-01-01T00:00:00Z", "createdDateTime": "2026-01-01T00:00:00Z",
-            "isTrusted": trusted, "ipRanges": ranges}
-
-
-def country_location(location_id: str, countries: list[str], *, unknown: bool = False) -> dict[str, Any]:
-    return {"@odata.type": "#microsoft.graph.countryNamedLocation", "id": location_id, "displayName": location_id,
-            "modifiedDateTime": "2026-01-01T00:00:00Z", "createdDateTime": "2026-01-01T00:00:00Z",
-            "countriesAndRegions": countries, "includeUnknownCountriesAndRegions": unknown,
-            "countryLookupMethod": "clientIpAddress"}
-
-
-def member(user_id: str, user_type: str = "Guest", creation_type: str | None = "SelfServiceSignUp") -> dict[str, Any]:
-    return {"@odata.type": "#microsoft.graph.user", "id": user_id, "userType": user_type, "creationType": creation_type}
-
-
-def group(group_id: str, members: list[dict[str, Any]] | None = None, *, rule: str | None = None,
-          name: str | None = None) -> dict[str, Any]:
-    """A group as GET /groups/{id}?$select=… returns it, with its user members nested (transitiveMembers)."""
-    return {"id": group_id, "displayName": name or group_id,
-            "groupTypes": ["DynamicMembership"] if rule else [], "membershipRule": rule,
-            "membershipRuleProcessingState": "On" if rule else None, "transitiveMembers": members or []}
-
-
-def cross_tenant_default(*, mfa: bool = False) -> dict[str, Any]:
-    return {"isServiceDefault": not mfa, "inboundTrust": {"isMfaAccepted": mfa, "isCompliantDeviceAccepted": False,
-                                                          "isHybridAzureADJoinedDeviceAccepted": False}}
-
-
-def partner(tenant_id: str, *, mfa: bool = True) -> dict[str, Any]:
-    return {"tenantId": tenant_id, "isServiceProvider": False, "isInMultiTenantOrganization": False,
-            "inboundTrust": {"isMfaAccepted": mfa, "isCompliantDeviceAccepted": False,
-                             "isHybridAzureADJoinedDeviceAccepted": False}}
-
-
-def service_principal(app_id: str, *, required: bool = False, enabled: bool = True) -> dict[str, Any]:
-    return {"id": f"sp-{app_id}", "appId": app_id, "displayName": f"App {app_id[:8]}",
-            "appRoleAssignmentRequired": required, "accountEnabled": enabled}
-
-
-def access_review(review_id: str, query: str = "/users?$filter=(userType eq 'Guest')",
-                  recurrence: str | None = "absoluteMonthly") -> dict[str, Any]:
-    settings: dict[str, Any] = {"autoApplyDecisionsEnabled": True}
-    if recurrence:
-        settings["recurrence"] = {"pattern": {"type": recurrence, "interval": 3},
-                                  "range": {"type": "noEnd", "startDate": "2026-01-01"}}
-    return {"id": review_id, "displayName": review_id, "status": "InProgress",
-            "scope": {"@odata.type": "#microsoft.graph.accessReviewQueryScope", "query": query,
-                      "queryType": "MicrosoftGraph"}, "settings": settings}
-
-
-def sponsor(sponsor_id: str, name: str = "Sponsor") -> dict[str, Any]:
-    return {"@odata.type": "#microsoft.graph.user", "id": sponsor_id, "displayName": name}
-
+# -- v2 shapes: in auditor.shapes (the one library), re-exported for the collection tests ----------
+from auditor.shapes import (  # noqa: E402
+    cross_tenant_default,
+)
 
 V2_DEFAULTS: dict[str, Any] = {
     "namedLocations": [],

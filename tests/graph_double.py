@@ -22,6 +22,12 @@ enforces a budget across all of them, as Graph's per-app limits do.
 The server is quiet: a client that hangs up mid-answer (which every timeout test provokes) is
 recorded in ``server_errors``, never printed, so nothing reaches the captured output of the CLI
 under test. Each test gets its own server (no state is shared) and stops it.
+
+It is also a small stateful store for ``flowaudit apply``: PATCH merges into an object or a
+collection item, POST to a collection creates an item with a new id (201), DELETE removes one
+(204), ``uploadClientCertificate`` adds a certificate read from the PKCS#12 sent; later GETs (items
+by id included) return the new state, and every request keeps its body (``writes()``). Write-only
+secrets are kept aside and served as ``******``, as Graph does.
 """
 
 from __future__ import annotations
@@ -90,6 +96,7 @@ class Recorded:
     at: float = field(default_factory=time.monotonic)
     body: Any = None  # the JSON payload of a POST
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names, Authorization left out
+    status: int | None = None  # what the double answered a write
 
 
 @dataclass
@@ -170,6 +177,8 @@ class GraphDouble:
         # (a test can hold one tenant's answer until another tenant's request has arrived).
         self.before: Callable[[Recorded], None] | None = None
         self.server_errors: list[BaseException | None] = []
+        self.write_faults: list[tuple[str, str, Fault]] = []  # (method, path, fault) for writes
+        self.secrets: dict[tuple[str, str], Any] = {}  # (collection path, id) -> write-only values sent
         # One lock for the whole server: the budgets across tenants are decided under it.
         self._lock: threading.Lock = parent._lock if parent is not None else threading.Lock()
         self._stopping = threading.Event()
@@ -189,6 +198,12 @@ class GraphDouble:
 
             def do_POST(self) -> None:
                 double._handle(self, "POST")
+
+            def do_PATCH(self) -> None:
+                double._handle(self, "PATCH")
+
+            def do_DELETE(self) -> None:
+                double._handle(self, "DELETE")
 
         self._server = _QuietServer(Handler, self)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -244,6 +259,8 @@ class GraphDouble:
             self.app_limits.clear()
             self.tenants.clear()
             self.requests.clear()
+            self.write_faults.clear()
+            self.secrets.clear()
 
     # -- configuration --------------------------------------------------------------------------
     def collection(self, path: str, items: list[dict[str, Any]] | None = None, *, page_size: int | None = None,
@@ -334,6 +351,28 @@ class GraphDouble:
         """The What-If request bodies received, in order."""
         return [r.body for r in self.hits("/identity/conditionalAccess/evaluate") if r.method == "POST"]
 
+    def writes(self) -> list[Recorded]:
+        """Every PATCH, DELETE and non-batch POST received, in order, with its body and answer."""
+        return [r for r in self.requests if r.method in WRITE_METHODS and not r.path.endswith("/$batch")]
+
+    def fail_write(self, method: str, path: str, kind: str | None = None, *, status: int | None = None,
+                   code: str = "", message: str = "", api: str = "v1.0", times: int | None = None) -> None:
+        """Answer writes (method + exact path) with a Graph error, e.g. to fail the second step of a change."""
+        if kind:
+            status, code, message = ERRORS[kind]
+        assert status is not None
+        self.write_faults.append((method, f"/{api}{path}", Fault(status, error_body(code, message), {}, times, None)))
+
+    def current(self, path: str, api: str = "v1.0") -> Any:
+        """What a GET of the path would return now: an object, a collection's items, or one item."""
+        full = f"/{api}{path}"
+        with self._lock:
+            route = self.routes.get(full)
+            if route is not None:
+                return route.data if route.kind == "object" else [i for page in route.data for i in page]
+            found = self._item(full)
+            return found[1] if found else None
+
     # -- serving --------------------------------------------------------------------------------
     def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(handler.path)
@@ -344,6 +383,8 @@ class GraphDouble:
             parsed = json.loads(payload) if payload else None
         except ValueError:
             parsed = None
+        if parsed is None and method in WRITE_METHODS and payload:
+            parsed = payload.decode("utf-8", "replace")  # not JSON: kept so a test can see what was sent
         headers = {k.lower(): v for k, v in handler.headers.items() if k.lower() != "authorization"}
         authorization = handler.headers.get("Authorization")
         tenant = self._tenant_for(authorization)
@@ -360,16 +401,21 @@ class GraphDouble:
             status, out_headers, body = 401, {}, error_body(*ERRORS["unauthorized"][1:])
         elif method == "POST" and path.endswith("/$batch"):
             status, out_headers, body = tenant._batch(path, parsed)
+        elif method in ("PATCH", "DELETE") or (method == "POST" and tenant._writable(path)):
+            status, out_headers, body = tenant._write(method, path, parsed)
+            record.status = status
         else:
             status, out_headers, body, fault = tenant._dispatch(path, parts.query, headers, method=method,
                                                                 payload=parsed)
         if fault is not None and fault.behaviour != "answer":
             self._misbehave(handler, fault)
             return
-        data = fault.raw if fault is not None and fault.raw is not None else json.dumps(body).encode("utf-8")
+        data = fault.raw if fault is not None and fault.raw is not None else \
+            json.dumps(body).encode("utf-8") if body is not None else b""
         try:
             handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
+            if data:
+                handler.send_header("Content-Type", "application/json")
             handler.send_header("Content-Length", str(len(data)))
             for name, value in out_headers.items():
                 handler.send_header(name, value)
@@ -459,6 +505,9 @@ class GraphDouble:
             status, code, message = ERRORS["notFound"]
             return status, {}, error_body(code, "Resource not found."), None
         route = self.routes.get(path)
+        if route is None and (item := self._item(path)) is not None:  # GET of one collection item by id
+            return 200, {}, {"@odata.context": f"{self.url}/{path.split('/')[1]}/$metadata#{item[0]}/$entity",
+                             **item[1]}, None
         if route is None:
             status, code, message = ERRORS["notFound"]
             return status, {}, error_body(code, f"Resource not found for the segment '{path.rsplit('/', 1)[-1]}'."), None
@@ -542,6 +591,146 @@ class GraphDouble:
             if any(s.duplicate for s in spoilers):
                 responses.append(dict(answer))
         return 200, {}, {"responses": responses}
+
+
+    # -- writes (flowaudit apply) ------------------------------------------------------------------
+    def _item(self, path: str) -> tuple[str, dict[str, Any]] | None:
+        """(collection path, item) for ``<collection>/<id>`` (ids compared case-insensitively)."""
+        parent, _, ident = path.rpartition("/")
+        route = self.routes.get(parent)
+        if route is None or route.kind != "collection" or not ident:
+            return None
+        for page in route.data:
+            for item in page:
+                if str(item.get("id", "")).casefold() == ident.casefold():
+                    return parent, item
+        return None
+
+    def _writable(self, path: str) -> bool:
+        """A POST the store handles: creating in a collection, or a connector action."""
+        route = self.routes.get(path)
+        return (route is not None and route.kind == "collection") or path.endswith("/uploadClientCertificate")
+
+    def _write(self, method: str, path: str, body: Any) -> tuple[int, dict[str, str], Any]:
+        with self._lock:
+            for fault_method, fault_path, fault in self.write_faults:
+                if fault_method == method and fault_path == path and (fault.times is None or fault.times > 0):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault.status, dict(fault.headers), fault.body
+            if method != "DELETE" and not isinstance(body, dict):
+                return 400, {}, error_body("BadRequest", "Write requests must have a JSON object body.")
+            route = self.routes.get(path)
+            if method == "PATCH" and route is not None and route.kind == "object":
+                _merge(route.data, body)
+                return 204, {}, None
+            if method == "POST" and route is not None and route.kind == "collection":
+                return self._create(path, route, body)
+            if method == "POST" and path.endswith("/uploadClientCertificate"):
+                found = self._item(path.rsplit("/", 1)[0])
+                if found is None:
+                    return 404, {}, error_body("Request_ResourceNotFound", "Resource not found.")
+                try:
+                    _add_certificate(found[1], body, replace=False)
+                except ValueError as exc:
+                    return 400, {}, error_body("BadRequest", str(exc))
+                return 200, {}, _served(found[1])
+            found = self._item(path)
+            if found is None:
+                return 404, {}, error_body("Request_ResourceNotFound", f"Resource '{path.rsplit('/', 1)[-1]}' does "
+                                           "not exist or one of its queried reference-property objects are not present.")
+            parent, item = found
+            if method == "DELETE":
+                for page in self.routes[parent].data:
+                    if item in page:
+                        page.remove(item)
+                return 204, {}, None
+            if method == "PATCH":
+                try:
+                    self._store_auth(parent, item, body)
+                except ValueError as exc:
+                    return 400, {}, error_body("BadRequest", str(exc))
+                _merge(item, {k: v for k, v in body.items() if k != "authenticationConfiguration"})
+                return 204, {}, None
+        return 405, {}, error_body("Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+
+    def _create(self, path: str, route: Route, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        import uuid
+
+        item = {k: v for k, v in body.items() if k != "authenticationConfiguration"}
+        item["id"] = str(uuid.uuid4())
+        if path.endswith("/conditionalAccess/policies"):
+            item.setdefault("createdDateTime", "2026-11-01T06:00:00Z")
+            item.setdefault("modifiedDateTime", None)
+        try:
+            self._store_auth(path, item, body)
+        except ValueError as exc:
+            return 400, {}, error_body("BadRequest", str(exc))
+        pages = route.data
+        if not pages:
+            pages.append([])
+        pages[-1].append(item)
+        return 201, {}, {"@odata.context": f"{self.url}/{path.split('/')[1]}/$metadata#{path}/$entity", **_served(item)}
+
+    def _store_auth(self, parent: str, item: dict[str, Any], body: dict[str, Any]) -> None:
+        """A connector's authenticationConfiguration: keep write-only secrets aside, serve what Graph serves."""
+        config = body.get("authenticationConfiguration")
+        if not isinstance(config, dict):
+            return
+        kind = str(config.get("@odata.type", "")).lower()
+        if "basicauthentication" in kind:
+            self.secrets[(parent, str(item["id"]))] = {"password": config.get("password")}
+            item["authenticationConfiguration"] = {"@odata.type": "#microsoft.graph.basicAuthentication",
+                                                   "username": config.get("username"), "password": "******"}
+        elif "pkcs12certificate" in kind:
+            _add_certificate(item, config, replace=True)
+            self.secrets[(parent, str(item["id"]))] = {"pkcs12Password": config.get("password")}
+        else:
+            raise ValueError(f"Unsupported authenticationConfiguration type {config.get('@odata.type')!r}.")
+
+
+WRITE_METHODS = ("PATCH", "POST", "DELETE")
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    """Graph's PATCH: properties sent replace, nested objects merge, properties not sent stay."""
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict) and "@odata.type" not in value:
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def _served(item: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(item))
+
+
+def _add_certificate(item: dict[str, Any], body: dict[str, Any], *, replace: bool) -> None:
+    """Read the PKCS#12 like Graph does (thumbprint, validity) and make it the active certificate."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    try:
+        raw = base64.b64decode(str(body.get("pkcs12Value", "")), validate=True)
+        password = body.get("password")
+        _, cert, _ = pkcs12.load_key_and_certificates(raw, password.encode() if password else None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"The certificate could not be read: {exc}") from None
+    if cert is None:
+        raise ValueError("The PKCS#12 value holds no certificate.")
+    der = cert.public_bytes(serialization.Encoding.DER)
+    entry = {"thumbprint": hashlib.sha1(der).hexdigest().upper(),  # the SHA-1 Graph calls a thumbprint
+             "notAfter": int(cert.not_valid_after_utc.timestamp()),
+             "notBefore": int(cert.not_valid_before_utc.timestamp()), "isActive": True}
+    config = item.get("authenticationConfiguration")
+    existing = [] if replace or not isinstance(config, dict) else list(config.get("certificateList") or [])
+    for other in existing:
+        other["isActive"] = False
+    item["authenticationConfiguration"] = {"@odata.type": "#microsoft.graph.clientCertificateAuthentication",
+                                           "certificateList": [*existing, entry]}
 
 
 def _matches(item: dict[str, Any], field_name: str, expression: str) -> bool:

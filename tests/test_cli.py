@@ -90,7 +90,7 @@ def _manifest_edit(snap: Path, change) -> None:
     ("no-manifest", ["no manifest.json"]),
     ("bad-version", ["unsupported snapshot version 9"]),
     ("bad-line", ["b2xUserFlows.jsonl: line 2: invalid JSON"]),
-    ("missing-file", ["names file 'b2xUserFlows.jsonl', which is missing"]),
+    ("missing-file", ["b2xUserFlows.jsonl: missing from the snapshot"]),
     ("not-a-zip", ["not a snapshot directory or zip file"]),
 ])
 def test_malformed_snapshot_exits_2_naming_file_and_problem(tmp_path: Path, breakage: str,
@@ -119,13 +119,14 @@ def test_a_record_of_the_wrong_shape_is_not_judged_and_passes_nothing(tmp_path: 
     # Not what Graph returns: the record is set aside, and every rule reading the source says so
     # (file, line, field) instead of passing over data it could not read.
     snap = write_snapshot(tmp_path / "s", b2xUserFlows=[flow("B2X_1_a")])
-    (snap / "b2xUserFlows.jsonl").write_text(json.dumps({"id": "B2X_1_x", "userAttributeAssignments": "oops"}) + "\n")
+    (snap / "b2xUserFlows.jsonl").write_text(json.dumps({"id": "B2X_1_x", "userFlowType": "signUpOrSignIn",
+                                                         "userAttributeAssignments": "oops"}) + "\n")
     proc = run("audit", "--snapshot", str(snap), "--output-dir", str(tmp_path / "o"), "--rules", "ATT001,ATT005")
     assert proc.returncode == 0, proc.stderr
     rules = {r["id"]: r for r in json.loads((tmp_path / "o" / "result.json").read_text())["rules"]}
     for rule in rules.values():
         assert rule["outcome"] == "notEvaluated"
-        assert "b2xUserFlows.jsonl: line 1: field 'userAttributeAssignments'" in rule["reason"]
+        assert "b2xUserFlows.jsonl: line 1 (id 'B2X_1_x'): field 'userAttributeAssignments'" in rule["reason"]
 
 
 def test_python_dash_m_auditor_works() -> None:

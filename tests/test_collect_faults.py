@@ -27,16 +27,9 @@ from collect_support import (
     MEMBERS,
     TOKEN,
     collect_cli,
-    cross_tenant_default,
-    group,
-    ip_location,
     make_token,
-    member,
-    partner,
     run_cli,
     serve_tenant,
-    service_principal,
-    sponsor,
 )
 from graph_double import GraphDouble
 from graphdata import (
@@ -51,6 +44,16 @@ from graphdata import (
     provider,
     sign_in,
     user,
+)
+
+from auditor.shapes import (
+    cross_tenant_default,
+    group,
+    ip_location,
+    member,
+    partner,
+    service_principal,
+    sponsor,
 )
 
 FLOWS = "/identity/b2xUserFlows"

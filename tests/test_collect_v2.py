@@ -14,24 +14,26 @@ from collect_support import (
     EVALUATE,
     MEMBERS,
     TOKEN,
-    access_review,
-    country_location,
-    cross_tenant_default,
-    group,
-    ip_location,
     manifest,
-    member,
-    partner,
     records,
     run_collect,
     serve_tenant,
-    service_principal,
-    sponsor,
 )
 from graph_double import DATA, GraphDouble
 from graphdata import ca_policy, flow, listener, user
 
 from auditor.model.signin_matrix import CLIENTS, PLATFORMS
+from auditor.shapes import (
+    access_review,
+    country_location,
+    cross_tenant_default,
+    group,
+    ip_location,
+    member,
+    partner,
+    service_principal,
+    sponsor,
+)
 
 APPS = [f"{i:08d}-1111-4111-8111-111111111111" for i in range(20)]
 GUEST_OTP = "aaaaaaaa-0000-4000-8000-000000000001"

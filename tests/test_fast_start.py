@@ -66,3 +66,19 @@ def test_probe_detects_a_heavy_import() -> None:
     assert heavy({"click", "msgraph.graph_service_client", "azure.identity", "kiota_abstractions",
                   "weasyprint"}) == ["azure.identity", "kiota_abstractions", "msgraph.graph_service_client",
                                      "weasyprint"]
+
+
+def test_plan_show_and_the_apply_dry_run_import_no_graph_sdk(tmp_path: Path) -> None:
+    # Only `apply --yes` talks to Graph; planning, showing and the dry run are offline commands.
+    audit = subprocess.run([sys.executable, "-m", "auditor", "audit", "--sample", "fabrikam", "--format", "json",
+                            "--output-dir", "out", "--fail-on", "none", "-q"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120)
+    assert audit.returncode == 0, audit.stderr
+    for args, proof in ((["plan", "out/result.json", "--sample", "fabrikam", "-o", "plan.json"], "auditor.plan.build"),
+                        (["plan", "show", "plan.json"], "auditor.plan.render"),
+                        (["apply", "plan.json"], "auditor.plan.render")):
+        code, modules = imported_modules(args, tmp_path)
+        assert code == 0, args
+        assert proof in modules, args  # the probe really saw the command run
+        assert heavy(modules) == [] and "httpx" not in modules, args
+    assert (tmp_path / "plan.json").is_file()

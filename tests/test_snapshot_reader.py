@@ -68,8 +68,10 @@ def _edit_manifest(change):
     (_edit_manifest(lambda d: d.update(version=7)), "unsupported snapshot version 7"),
     (_edit_manifest(lambda d: d.pop("collectedAt")), "field 'collectedAt'"),
     (_edit_manifest(lambda d: d["sources"]["b2xUserFlows"].update(status="great")), "unknown status 'great'"),
-    (_edit_manifest(lambda d: d["sources"]["b2xUserFlows"].update(file="../../etc/passwd.jsonl")), "unsafe file path"),
-    (lambda s: (s / "b2xUserFlows.jsonl").unlink(), "names file 'b2xUserFlows.jsonl', which is missing"),
+    (_edit_manifest(lambda d: d["sources"]["b2xUserFlows"].update(file="../../etc/passwd.jsonl")),
+     "field 'sources.b2xUserFlows.file': '../../etc/passwd.jsonl' is not this source's data file"),
+    (lambda s: (s / "b2xUserFlows.jsonl").unlink(),
+     "b2xUserFlows.jsonl: missing from the snapshot (manifest.json names it as the data file of source b2xUserFlows)"),
 ])
 def test_invalid_snapshots_name_the_file_and_problem(tmp_path: Path, mutate, expected: str) -> None:
     snap = _broken(tmp_path, mutate)

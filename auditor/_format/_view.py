@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.catalog import load_catalog
 from auditor.redact import scrub
 from auditor.result import OUTCOMES, AuditResult, Finding, FindingRef, RuleOutcome
 from auditor.severity import SEVERITIES
 from auditor.tally import FAILED, INFORMATIONAL, NOT_EVALUATED, PASSED, WAIVED, count, rules_line, tally
+
+if TYPE_CHECKING:
+    from auditor._format._planview import PlanView
 
 OUTCOME_LABELS = {"pass": "Pass", "fail": "Fail", "notEvaluated": "Not evaluated", "notApplicable": "Not applicable"}
 
@@ -254,6 +257,7 @@ class ReportView:
     findings_shown: int
     severities: tuple[str, ...] = SEVERITIES
     outcome_labels: dict[str, str] = field(default_factory=lambda: dict(OUTCOME_LABELS))
+    plan: PlanView | None = None  # the "Change plan" appendix (report --plan)
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -417,7 +421,7 @@ def _posture(rules: int, open_by: dict[str, int], outcomes: dict[str, int]) -> P
     return Posture("clean", "No open findings", f"All {rules} evaluated rules passed or do not apply.")
 
 
-def build_view(result: AuditResult, caps: Caps) -> ReportView:
+def build_view(result: AuditResult, caps: Caps, plan: PlanView | None = None) -> ReportView:
     catalog = load_catalog()
     summary = result.summary
     open_by = {s: summary.openBySeverity.get(s, 0) for s in SEVERITIES}
@@ -474,4 +478,4 @@ def build_view(result: AuditResult, caps: Caps) -> ReportView:
                               sign_ins_to=display_time(window.to) if window and window.to else None,
                               catalog_version=result.catalogVersion, snapshot=text(result.snapshot.path),
                               generated_iso=text(result.generatedAt)),
-        caps=caps, findings_total=len(result.findings), findings_shown=sum(len(g.rows) for g in groups))
+        caps=caps, findings_total=len(result.findings), findings_shown=sum(len(g.rows) for g in groups), plan=plan)

@@ -6,6 +6,8 @@ blocks (by hash) and data: images, so even markup that slipped into the page cou
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from auditor._format._templates import asset, csp_source, render
 from auditor._format._view import HTML_CAPS, build_view
 from auditor._format.interface import Formatter
@@ -22,7 +24,12 @@ class HtmlFormat(Formatter):
 
     def format(self, result: AuditResult) -> bytes:
         css, script = asset("report.css"), asset("filters.js")
-        view = build_view(result, HTML_CAPS)
+        plan = None
+        if self.plan is not None:
+            from auditor._format._planview import HTML_PLAN_CAPS, build_plan_view
+
+            plan = build_plan_view(self.plan, HTML_PLAN_CAPS, self.plan_dir or Path("."))
+        view = build_view(result, HTML_CAPS, plan)
         html = render("report.html.j2", view, medium="screen", css=css, script=script,
                       csp=content_security_policy(css, script))
         return html.encode("utf-8")

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from auditor.plan.model import Plan
     from auditor.result import AuditResult
 
 
 class Formatter(ABC):
     #: file name inside --output-dir
     filename: str
+    #: a change plan to append (``report --plan``); formats for people show it, the others ignore it
+    plan: Plan | None = None
+    plan_dir: Path | None = None  # where the plan file is (its inputs name files relative to it)
 
     @abstractmethod
     def format(self, result: AuditResult) -> bytes:

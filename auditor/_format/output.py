@@ -26,6 +26,7 @@ from auditor.errors import InputError, OutputError, UsageError
 
 if TYPE_CHECKING:
     from auditor._format.interface import Formatter
+    from auditor.plan.model import Plan
     from auditor.progress import AuditProgress
     from auditor.result import AuditResult
 
@@ -135,7 +136,8 @@ def publish(directory: Path, files: list[tuple[str, bytes]], *, replace_set: boo
 
 
 def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *,
-                  replace_set: bool = True, progress: AuditProgress | None = None, hooks: bool = True) -> list[Path]:
+                  replace_set: bool = True, progress: AuditProgress | None = None, plan: Plan | None = None,
+                  plan_dir: Path | None = None, hooks: bool = True) -> list[Path]:
     """Render each format, write them as one set, then run each format's post-write hook (unless
     ``hooks`` is false: a portfolio run writes one job summary for all its tenants, not one each).
 
@@ -150,6 +152,7 @@ def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *
         formatter = get_formatter(name)
         if progress is not None:
             progress.render_started(name)
+        formatter.plan, formatter.plan_dir = plan, plan_dir
         try:
             rendered.append((formatter, formatter.format(result)))
         except InputError as exc:

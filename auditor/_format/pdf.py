@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from pathlib import Path
 from typing import Any
 
 from auditor._format._templates import asset, render
@@ -60,7 +61,12 @@ class PdfFormat(Formatter):
 
     def format(self, result: AuditResult) -> bytes:
         weasyprint, url_fetcher_base = _weasyprint()
-        view = build_view(result, PDF_CAPS)
+        plan = None
+        if self.plan is not None:
+            from auditor._format._planview import PDF_PLAN_CAPS, build_plan_view
+
+            plan = build_plan_view(self.plan, PDF_PLAN_CAPS, self.plan_dir or Path("."))
+        view = build_view(result, PDF_CAPS, plan)
         html = render("report-pdf.html.j2", view, medium="print", css=asset("report.css") + asset("print.css"))
         # WeasyPrint logs each refused URL as a warning naming tenant data: keep those out of the console.
         logging.getLogger("weasyprint").setLevel(logging.ERROR)

@@ -19,7 +19,8 @@ def _flows(ctx: CheckContext) -> list[UserFlow]:
                            "$expand=microsoft.graph.invokeUserFlowListener/userFlow): links cannot be read")
     unnamed = sum(1 for listener in ctx.tenant.user_flow_listeners if listener.flow_id is None)
     if unnamed:
-        ctx.note(f"{unnamed} listener(s) name no user flow and were ignored")
+        # Which flow they link is unknown: a link APP001/APP002 cannot see must not read as "no link".
+        ctx.gap(f"{unnamed} listener(s) name no user flow: the flows their applications are linked to are unknown")
     return flows
 
 

@@ -14,6 +14,10 @@ from auditor.errors import InputError
 from auditor.model.graph import ApiConnector, Certificate, fold
 from auditor.redact import redact_url, secret_params
 
+# apiAuthenticationConfigurationBase's subtypes a GET returns: basicAuthentication and
+# clientCertificateAuthentication (pkcs12Certificate is the upload shape, also "certificate").
+KNOWN_AUTH_KINDS = ("basic", "certificate")
+
 
 def _connectors(ctx: CheckContext) -> list[ApiConnector]:
     connectors = ctx.tenant.api_connectors
@@ -22,10 +26,27 @@ def _connectors(ctx: CheckContext) -> list[ApiConnector]:
     return connectors
 
 
+def _unknown_auth(connectors: list[ApiConnector]) -> str | None:
+    """Graph may return a null authenticationConfiguration, and a damaged one may carry a type Graph
+    does not document for API connectors: how such a connector authenticates is unknown, so a rule
+    about basic or certificate authentication cannot pass over it."""
+    unknown = [f"{c.id} ({c.auth_kind})" for c in connectors if c.auth_kind not in KNOWN_AUTH_KINDS]
+    if not unknown:
+        return None
+    return f"how API connector(s) {', '.join(unknown)} authenticate is unknown (null or undocumented " \
+           "authenticationConfiguration)"
+
+
 def _certificate_connectors(ctx: CheckContext) -> list[ApiConnector]:
-    connectors = [c for c in _connectors(ctx) if c.auth_kind == "certificate"]
+    every = _connectors(ctx)
+    connectors = [c for c in every if c.auth_kind == "certificate"]
+    unknown = _unknown_auth(every)
     if not connectors:
+        if unknown:
+            raise NotEvaluated(unknown)
         raise NotApplicable("no API connector uses certificate authentication")
+    if unknown:
+        ctx.gap(unknown)
     return connectors
 
 
@@ -39,6 +60,16 @@ def _name(connector: ApiConnector) -> str:
 
 def _shown_url(connector: ApiConnector) -> str | None:
     return redact_url(connector.targetUrl) if connector.targetUrl else None
+
+
+def _absolute_url(url: str | None) -> bool:
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url.strip())
+        return bool(parts.scheme and parts.netloc)
+    except ValueError:
+        return False
 
 
 def _iso(unix_seconds: int) -> str:
@@ -62,7 +93,11 @@ def _cert_evidence(cert: Certificate) -> dict[str, object]:
 @check("CON001")
 def basic_authentication(ctx: CheckContext) -> list[Hit]:
     hits = []
-    for connector in _connectors(ctx):
+    connectors = _connectors(ctx)
+    unknown = _unknown_auth(connectors)
+    if unknown:
+        ctx.gap(unknown)
+    for connector in connectors:
         if connector.auth_kind == "basic":
             config = connector.authenticationConfiguration
             # Never the password: Graph returns "******", and it has no place in a report anyway.
@@ -178,7 +213,13 @@ def certificate_expires_soon(ctx: CheckContext) -> list[Hit]:
 @check("CON005")
 def secret_in_url(ctx: CheckContext) -> list[Hit]:
     hits = []
-    for connector in _connectors(ctx):
+    connectors = _connectors(ctx)
+    # Graph only stores absolute URLs; a null or unparseable one may have held a secret we cannot see.
+    unknown = [c.id for c in connectors if not _absolute_url(c.targetUrl)]
+    if unknown:
+        ctx.gap(f"API connector(s) {', '.join(unknown)} returned a null targetUrl or one that is not a URL: "
+                "whether it carries a secret is unknown")
+    for connector in connectors:
         names = secret_params(connector.targetUrl)
         if names:
             hits.append(Hit(

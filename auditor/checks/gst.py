@@ -28,7 +28,13 @@ def inactive_guests(ctx: CheckContext) -> list[Hit]:
     cutoff = now - timedelta(days=days)
     hits = []
     undated = 0
+    future: list[str] = []
+    # A guest cannot have signed in or been created after the snapshot was taken; a day of slack
+    # covers a collection that ran for a while. Such a date is corrupt and must not read as "active".
+    latest_possible = now + timedelta(days=1)
     for user in users:
+        if user.accountEnabled is False:
+            continue  # a disabled account cannot sign in: it is what this rule asks for, not a finding
         # A null (or absent) signInActivity, or only 0001-01-01 sentinels, means never signed in.
         last = user.signInActivity.latest() if user.signInActivity else None
         reference = last or user.createdDateTime
@@ -36,6 +42,9 @@ def inactive_guests(ctx: CheckContext) -> list[Hit]:
             undated += 1
             continue
         reference = _utc(reference)
+        if reference > latest_possible or (user.createdDateTime and _utc(user.createdDateTime) > latest_possible):
+            future.append(user.id)
+            continue
         if reference >= cutoff:
             continue
         inactive = (now - reference).days
@@ -48,4 +57,7 @@ def inactive_guests(ctx: CheckContext) -> list[Hit]:
              "accountEnabled": user.accountEnabled, "mail": user.mail}))
     if undated:
         ctx.gap(f"{undated} guest(s) have neither a sign-in nor a creation date and were not judged")
+    if future:
+        ctx.gap(f"{len(future)} guest(s) carry a sign-in or creation date after the snapshot was taken "
+                f"({', '.join(sorted(future)[:20])}) and were not judged")
     return hits

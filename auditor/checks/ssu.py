@@ -10,6 +10,9 @@ def _policy(ctx: CheckContext) -> AuthenticationFlowsPolicy:
     policy = ctx.tenant.authentication_flows_policy
     if policy is None:
         raise NotEvaluated("source authenticationFlowsPolicy returned no object")
+    if not policy.sign_up_known:  # null is "not said", not "disabled"
+        raise NotEvaluated("authenticationFlowsPolicy.selfServiceSignUp is null: whether self-service sign-up "
+                           "is enabled is unknown")
     return policy
 
 

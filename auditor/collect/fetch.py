@@ -49,6 +49,7 @@ from auditor.sources import (
     USERS_SELECT,
     Child,
     encode_query,
+    missing_record_keys,
 )
 
 SIGN_IN_FIELDS = ("id,createdDateTime,userId,userPrincipalName,userDisplayName,appId,appDisplayName,userType,"
@@ -157,14 +158,6 @@ def depends_on(key: str, outcomes: dict[str, SourceOutcome | None]) -> SourceOut
     return None
 
 
-def missing_key(record: dict[str, Any], keys: tuple[str, ...]) -> str | None:
-    """The first of ``keys`` ("a|b": either) the record lacks, or None."""
-    for spec in keys:
-        if not any(option in record for option in spec.split("|")):
-            return spec.replace("|", " or ")
-    return None
-
-
 def _without_annotations(body: dict[str, Any]) -> dict[str, Any]:
     # The expanded objects come with @odata.context annotations that are not tenant data.
     return {k: v for k, v in body.items() if not k.endswith(_ANNOTATION)}
@@ -206,11 +199,10 @@ class Fetcher:
             return Page(value, None, error)
 
     def _check_records(self, items: list[dict[str, Any]], key: str, where: str) -> None:
-        keys = BY_KEY[key].record_keys
         for index, item in enumerate(items):
-            missing = missing_key(item, keys)
+            missing = missing_record_keys(key, item)
             if missing:
-                raise GraphError(200, "MalformedPage", f"{where}: item {index + 1} lacks '{missing}', which every "
+                raise GraphError(200, "MalformedPage", f"{where}: item {index + 1} lacks {missing[0]}, which every "
                                                        f"{key} record carries")
 
     def _next_link(self, body: dict[str, Any], where: str) -> str | None:
@@ -270,9 +262,9 @@ class Fetcher:
 
     async def get_object(self, key: str, url: str, where: str) -> dict[str, Any]:
         body = await self.transport.get(url, self._limiter(key))
-        missing = missing_key(body, BY_KEY[key].record_keys)
+        missing = missing_record_keys(key, body)
         if missing:
-            raise GraphError(200, "MalformedObject", f"{where} lacks '{missing}', which every {key} record carries")
+            raise GraphError(200, "MalformedObject", f"{where} lacks {missing[0]}, which every {key} record carries")
         return body
 
     async def singleton(self, key: str) -> SourceOutcome:
@@ -419,9 +411,9 @@ class Fetcher:
             error = group_error or failures.get(f"m{index}")
             group = results.get(f"g{index}")
             if error is None and isinstance(group, dict):
-                missing = missing_key(group, source.record_keys)
+                missing = missing_record_keys(key, group)
                 if missing:
-                    error = GraphError(200, "MalformedObject", f"group {group_id} lacks '{missing}'")
+                    error = GraphError(200, "MalformedObject", f"group {group_id} lacks {missing[0]}")
             if error is not None:
                 failed[group_id] = error
                 continue

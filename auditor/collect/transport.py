@@ -329,6 +329,43 @@ class GraphTransport:
     def _paced(limiter: WindowLimiter | None, app: tuple[tuple[WindowLimiter, int], ...]) -> PacedRequest:
         return PacedRequest((((limiter, 1),) if limiter is not None else ()) + app)
 
+    async def send(self, method: str, url: str, body: Any = None) -> tuple[int, Any]:
+        """One request whose HTTP status the caller needs (``flowaudit apply``): (status, JSON body or None).
+
+        An error status comes back with Graph's error body instead of raising, so a write can be
+        logged and judged; only a transport failure raises :class:`GraphError` (code Unreachable when
+        Graph cannot be reached). Same middleware, token and host allow-list as every other call.
+        """
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.native_response_handler import NativeResponseHandler
+        from kiota_abstractions.request_information import RequestInformation
+        from kiota_authentication_azure._exceptions import HTTPError as KiotaHTTPError
+        from kiota_http.middleware.options.response_handler_option import ResponseHandlerOption
+
+        if not self.endpoint.same_origin(url):
+            raise GraphError(None, "ForeignHost", f"refusing to send a request to another host ({_origin(url)})")
+        info = RequestInformation()
+        info.http_method = Method(method)
+        info.url = url
+        info.headers.try_add("Accept", "application/json")
+        if body is not None:
+            info.set_stream_content(json.dumps(body).encode("utf-8"), "application/json")
+        # The native handler hands back the httpx response itself: status and body, never raised.
+        info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
+        async with self._in_flight:
+            self.requests += 1
+            try:
+                response = await self._adapter.send_primitive_async(info, "bytes", None)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                raise GraphError(None, UNREACHABLE, f"{type(exc).__name__}: {exc}"[:300]) from None
+            except (httpx.HTTPError, KiotaHTTPError) as exc:
+                raise GraphError(None, "TransportError", f"{type(exc).__name__}: {exc}"[:300]) from None
+        raw = response.content
+        try:
+            return response.status_code, json.loads(raw) if raw else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return response.status_code, None
+
     async def _send(self, method: Any, url: str, content: bytes | None, paced: PacedRequest,
                     headers: dict[str, str] | None, *, queue: bool = True) -> dict[str, Any]:
         """``queue``: wait for one of the FLOWAUDIT_MAX_IN_FLIGHT slots. A request paced by a tenant

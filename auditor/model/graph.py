@@ -3,14 +3,111 @@
 Unknown fields are ignored (Graph adds properties all the time); enum-like strings keep their raw
 value and are compared case-insensitively through the helper properties, because Microsoft's own
 examples mix ``RadioSingleSelect``/``radioSingleSelect`` and ``Google-OAuth``/``Google-OAUTH``.
+
+The models are honest about what Graph returns (docs/snapshot-format.md, "Records"): a field a rule
+reads that Graph always returns has no default, so a record without it fails validation and is set
+aside as damage (its rules are not evaluated, never passed); types are strict (``"yes"`` is not
+``True``, ``"7"`` and ``7.0`` are not ``7``, an integer is not a date), because pydantic's lax
+coercions would turn garbage into a verdict. Where Graph documents a field as nullable the model
+accepts null and the check treats it as "unknown". Display-only fields stay optional.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+# Graph's DateTimeOffset values, within the years a directory object can carry: anything outside is
+# a corrupted value, and would overflow date arithmetic (year 1 minus 90 days) or flip a comparison.
+_EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+# signInActivity says "never" with this value (0001-01-01T00:00:00Z); it is data, not damage.
+_NEVER = datetime(1, 1, 1, tzinfo=timezone.utc)
+# RFC 5280's 99991231235959Z ("no well-defined expiry") is the latest certificate time there is.
+_MAX_UNIX = 253402300799
+
+
+def _parse_moment(value: Any, *, sentinel: bool = False) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO-8601 date-time string, got {type(value).__name__}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"expected an ISO-8601 date-time string, got {value[:40]!r}") from None
+    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    if sentinel and moment == _NEVER:
+        return moment
+    if not _EARLIEST <= moment < _LATEST:
+        raise ValueError(f"{value[:40]!r} is not a possible date ({_EARLIEST.year}-{_LATEST.year - 1})")
+    return moment
+
+
+# A date-time as Graph writes it (``2026-01-10T09:00:00Z``), never an integer or an impossible year.
+GraphDateTime = Annotated[datetime, BeforeValidator(_parse_moment)]
+# The same, also accepting signInActivity's "never" sentinel.
+ActivityDateTime = Annotated[datetime, BeforeValidator(lambda v: _parse_moment(v, sentinel=True))]
+# pkcs12CertificateInformation's notBefore/notAfter: Int64 seconds since 1970 (RFC 7519 NumericDate).
+UnixSeconds = Annotated[StrictInt, Field(ge=0, le=_MAX_UNIX)]
+# Graph's identifiers are short printable ASCII without spaces: GUIDs, B2X_1_ flow names,
+# extension_<app>_<name> attributes, Google-OAUTH. One that is empty, spaced, enormous or carries a
+# lone surrogate is damage: it would silently stop matching what it names (a guest's sign-ins, a
+# flow's listener) and a rule would pass over the broken link.
+ID_PATTERN = re.compile(r"[\x21-\x7e]{1,1024}")
+
+
+def _identifier(value: str) -> str:
+    # A Python check, not a pydantic pattern or min_length: those refuse a lone surrogate with an
+    # unhelpful message before this one can name the value.
+    if not ID_PATTERN.fullmatch(value):
+        raise ValueError(f"{value[:40]!r} is not a Graph identifier (printable ASCII, no spaces, 1-1024 characters)")
+    return value
+
+
+Id = Annotated[StrictStr, AfterValidator(_identifier)]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _flow_name(value: str) -> str:
+    # A user flow's id is its name, free text to the tenant (markup and spaces included, escaped by
+    # every output) but always "B2X_1_" + a name: no padding, control characters or lone surrogates,
+    # which would make a listener's link to it silently stop matching.
+    if (not value.casefold().startswith("b2x_1_") or len(value) > 1024 or value != value.strip()
+            or _CONTROL.search(value)):
+        raise ValueError(f"{value[:40]!r} is not a user flow id (B2X_1_ and a name, without control characters)")
+    return value
+
+
+FlowId = Annotated[StrictStr, AfterValidator(_flow_name)]
+
+
+def graph_enum(*members: str) -> AfterValidator:
+    """The validator of a string that is one of an enum's documented members (compared case-insensitively; Microsoft's
+    own examples mix cases), or ``unknownFutureValue``, Graph's stand-in for members added later. Any
+    other value (an empty string, a typo, text with a lone surrogate) is not what Graph returns: a rule
+    comparing against "disabled" or "boolean" must not read it as "some other member"."""
+    allowed = {m.casefold() for m in (*members, "unknownFutureValue")}
+
+    def check(value: str) -> str:
+        if value.casefold() not in allowed:
+            raise ValueError(f"{value[:40]!r} is not one of {', '.join(members)}")
+        return value
+
+    return AfterValidator(check)
 
 
 def fold(value: Any) -> str:
@@ -26,7 +123,7 @@ def odata_type(value: str | None) -> str:
 class GraphObject(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    odata_type_raw: str | None = Field(default=None, alias="@odata.type")
+    odata_type_raw: StrictStr | None = Field(default=None, alias="@odata.type")
 
     @property
     def type_name(self) -> str:
@@ -65,11 +162,11 @@ _ID_PREFIX_KINDS = (
 class IdentityProvider(GraphObject):
     """Both shapes: new ``identityProviderType``/``displayName`` and old ``type``/``name``."""
 
-    id: str = ""
-    displayName: str | None = None
-    identityProviderType: str | None = None
-    type: str | None = None
-    name: str | None = None
+    id: Id  # the kind falls back to it (AADSignup-OAUTH, Google-OAUTH, ...)
+    displayName: StrictStr | None = None
+    identityProviderType: StrictStr | None = None
+    type: StrictStr | None = None
+    name: StrictStr | None = None
 
     @property
     def kind(self) -> str:
@@ -98,11 +195,12 @@ CHOICE_INPUT_TYPES = frozenset({"radiosingleselect", "dropdownsingleselect", "ch
 
 
 class UserFlowAttribute(GraphObject):
-    id: str = ""
-    displayName: str | None = None
-    description: str | None = None
-    userFlowAttributeType: str | None = None
-    dataType: str | None = None
+    id: Id
+    displayName: StrictStr | None = None
+    description: StrictStr | None = None
+    # Both are non-nullable enums in Graph's metadata (identityUserFlowAttribute): ATT001-003 read them.
+    userFlowAttributeType: Annotated[StrictStr, graph_enum("builtIn", "custom", "required")]
+    dataType: Annotated[StrictStr, graph_enum("string", "boolean", "int64", "stringCollection", "dateTime")]
 
     @property
     def is_custom(self) -> bool:
@@ -117,19 +215,21 @@ class UserFlowAttribute(GraphObject):
 
 
 class AttributeValue(GraphObject):
-    name: str | None = None
-    value: str | None = None
-    isDefault: bool | None = None
+    name: StrictStr | None = None
+    value: StrictStr | None = None
+    isDefault: StrictBool | None = None
 
 
 class AttributeAssignment(GraphObject):
-    id: str = ""
-    displayName: str | None = None
-    isOptional: bool | None = None
-    requiresVerification: bool | None = None
-    userInputType: str | None = None
-    userAttributeValues: list[AttributeValue] | None = None
-    userAttribute: UserFlowAttribute | None = None
+    id: Id
+    displayName: StrictStr | None = None
+    # Non-nullable in Graph's metadata (identityUserFlowAttributeAssignment): ATT005/ATT006 read them.
+    isOptional: StrictBool
+    requiresVerification: StrictBool | None = None
+    userInputType: Annotated[StrictStr, graph_enum("textBox", "dateTimeDropdown", "radioSingleSelect",
+                                                   "dropdownSingleSelect", "emailBox", "checkboxMultiSelect")]
+    userAttributeValues: list[AttributeValue] | None  # null reads as "no choices" (ATT006 fails, never passes)
+    userAttribute: UserFlowAttribute | None = None  # only with $expand=userAttribute
 
     @property
     def input_type(self) -> str:
@@ -143,15 +243,27 @@ class AttributeAssignment(GraphObject):
 # --- API connectors ---------------------------------------------------------------------------
 
 class Certificate(GraphObject):
-    thumbprint: str | None = None
-    notAfter: int | None = None
-    notBefore: int | None = None
-    isActive: bool | None = None
+    # pkcs12CertificateInformation: notAfter, notBefore and isActive are non-nullable in Graph's
+    # metadata; CON003/CON004 decide on them. The thumbprint is nullable and only shown.
+    thumbprint: StrictStr | None = None
+    notAfter: UnixSeconds
+    notBefore: UnixSeconds
+    isActive: StrictBool
 
 
 class AuthenticationConfiguration(GraphObject):
-    username: str | None = None
+    # Polymorphic (apiAuthenticationConfigurationBase): the type is what says basic or certificate.
+    odata_type_raw: StrictStr = Field(alias="@odata.type")
+    username: StrictStr | None = None
     certificateList: list[Certificate] | None = None
+
+    @model_validator(mode="after")
+    def _certificates_listed(self) -> AuthenticationConfiguration:
+        # clientCertificateAuthentication always carries certificateList (non-nullable); without it
+        # "no certificate" (CON003) and "nothing expires" (CON004) would both be guesses.
+        if self.kind == "certificate" and self.certificateList is None:
+            raise ValueError("certificateList is missing or null for client certificate authentication")
+        return self
 
     @property
     def kind(self) -> str:
@@ -163,22 +275,31 @@ class AuthenticationConfiguration(GraphObject):
         return name or "unknown"
 
 
-class ApiConnector(GraphObject):
-    id: str = ""
-    displayName: str | None = None
-    targetUrl: str | None = None
-    authenticationConfiguration: AuthenticationConfiguration | None = None
+class ConnectorRef(GraphObject):
+    """An API connector as a flow's apiConnectorConfiguration names it (the rules read its id)."""
+
+    id: Id
+    displayName: StrictStr | None = None
+
+
+class ApiConnector(ConnectorRef):
+    # Both always returned (identityApiConnector) and nullable in Graph's metadata: a null is kept and
+    # the CON checks treat it as unknown, never as "not basic" or "no certificate".
+    targetUrl: StrictStr | None
+    authenticationConfiguration: AuthenticationConfiguration | None
 
     @property
     def auth_kind(self) -> str:
-        return self.authenticationConfiguration.kind if self.authenticationConfiguration else "none"
+        """basic, certificate, another type's name, or "unknown" when Graph returned null."""
+        return self.authenticationConfiguration.kind if self.authenticationConfiguration else "unknown"
 
 
 class ApiConnectorConfiguration(GraphObject):
-    postFederationSignup: ApiConnector | None = None
-    postAttributeCollection: ApiConnector | None = None
+    # With $expand both steps are returned, null when no connector is set: an absent one is not "none".
+    postFederationSignup: ConnectorRef | None
+    postAttributeCollection: ConnectorRef | None
 
-    def connectors(self) -> dict[str, ApiConnector]:
+    def connectors(self) -> dict[str, ConnectorRef]:
         steps = {"postFederationSignup": self.postFederationSignup,
                  "postAttributeCollection": self.postAttributeCollection}
         return {step: c for step, c in steps.items() if c is not None}
@@ -192,8 +313,10 @@ class UserFlow(GraphObject):
     A child that could not be collected is absent (``None``), which is not the same as empty.
     """
 
-    id: str = ""
-    userFlowType: str | None = None
+    id: FlowId
+    # non-nullable (identityUserFlow); a record without it is not a flow
+    userFlowType: Annotated[StrictStr, graph_enum("signUp", "signIn", "signUpOrSignIn", "passwordReset",
+                                                  "profileUpdate", "resourceOwner")]
     userFlowIdentityProviders: list[IdentityProvider] | None = None
     identityProviders: list[IdentityProvider] | None = None
     userAttributeAssignments: list[AttributeAssignment] | None = None
@@ -216,22 +339,24 @@ class UserFlow(GraphObject):
 # --- applications linked to flows (beta onSignupStart listeners) ------------------------------
 
 class SourceFilter(GraphObject):
-    includeApplications: list[str] | None = None
+    includeApplications: list[Id]  # client appIds (GUIDs)
 
 
 class FlowRef(GraphObject):
-    id: str = ""
+    id: FlowId
 
 
 class UserFlowListener(GraphObject):
-    id: str = ""
-    priority: int | None = None
-    sourceFilter: SourceFilter | None = None
-    userFlow: FlowRef | None = None
+    id: StrictStr  # a GUID in Graph; shown, never matched
+    priority: StrictInt | None = None
+    # Required when a listener is created, and what links the application: a listener without it (or
+    # with null) links nothing we can see, and APP001/CAP must not read that as "no link".
+    sourceFilter: SourceFilter
+    userFlow: FlowRef | None = None  # only with $expand=...invokeUserFlowListener/userFlow
 
     @property
     def app_ids(self) -> list[str]:
-        return [a for a in (self.sourceFilter.includeApplications if self.sourceFilter else None) or [] if a]
+        return [a for a in self.sourceFilter.includeApplications if a]
 
     @property
     def flow_id(self) -> str | None:
@@ -352,12 +477,17 @@ class AuthenticationStrengthPolicy(GraphObject):
 # --- tenant policies --------------------------------------------------------------------------
 
 class SelfServiceSignUp(GraphObject):
-    isEnabled: bool | None = None
+    isEnabled: StrictBool  # "Required" (selfServiceSignUpAuthenticationFlowConfiguration)
 
 
 class AuthenticationFlowsPolicy(GraphObject):
-    id: str | None = None
-    selfServiceSignUp: SelfServiceSignUp | None = None
+    id: StrictStr | None = None
+    # Nullable in Graph's metadata: null means "not said", which the SSU checks do not read as "off".
+    selfServiceSignUp: SelfServiceSignUp | None
+
+    @property
+    def sign_up_known(self) -> bool:
+        return self.selfServiceSignUp is not None
 
     @property
     def sign_up_enabled(self) -> bool:
@@ -365,9 +495,10 @@ class AuthenticationFlowsPolicy(GraphObject):
 
 
 class EmailAuthenticationMethod(GraphObject):
-    id: str | None = None
-    state: str | None = None
-    allowExternalIdToUseEmailOtp: str | None = None
+    id: StrictStr | None = None
+    state: Annotated[StrictStr, graph_enum("enabled", "disabled")] | None = None
+    # IDP001 reads it; a non-nullable enum (externalEmailOtpState)
+    allowExternalIdToUseEmailOtp: Annotated[StrictStr, graph_enum("default", "enabled", "disabled")]
 
     @property
     def external_otp_enabled(self) -> bool:
@@ -376,23 +507,23 @@ class EmailAuthenticationMethod(GraphObject):
 
 
 class AuthorizationPolicy(GraphObject):
-    id: str | None = None
-    allowInvitesFrom: str | None = None
-    guestUserRoleId: str | None = None
+    id: StrictStr | None = None
+    allowInvitesFrom: StrictStr | None = None
+    guestUserRoleId: StrictStr | None = None  # absent from Microsoft's own example: unknown, not a default
 
 
 # --- users ------------------------------------------------------------------------------------
 
 class ObjectIdentity(GraphObject):
-    signInType: str | None = None
-    issuer: str | None = None
-    issuerAssignedId: str | None = None
+    signInType: StrictStr | None = None
+    issuer: StrictStr | None = None
+    issuerAssignedId: StrictStr | None = None
 
 
 class SignInActivity(GraphObject):
-    lastSignInDateTime: datetime | None = None
-    lastNonInteractiveSignInDateTime: datetime | None = None
-    lastSuccessfulSignInDateTime: datetime | None = None
+    lastSignInDateTime: ActivityDateTime | None = None
+    lastNonInteractiveSignInDateTime: ActivityDateTime | None = None
+    lastSuccessfulSignInDateTime: ActivityDateTime | None = None
 
     def latest(self) -> datetime | None:
         moments = [m for m in (self.lastSignInDateTime, self.lastNonInteractiveSignInDateTime,
@@ -401,16 +532,16 @@ class SignInActivity(GraphObject):
 
 
 class User(GraphObject):
-    id: str = ""
-    displayName: str | None = None
-    mail: str | None = None
-    userPrincipalName: str | None = None
-    userType: str | None = None
-    creationType: str | None = None
+    id: Id
+    displayName: StrictStr | None = None
+    mail: StrictStr | None = None
+    userPrincipalName: StrictStr | None = None
+    userType: StrictStr | None = None
+    creationType: StrictStr | None  # $select-ed, and what makes a user a self-service guest
     identities: list[ObjectIdentity] | None = None
-    createdDateTime: datetime | None = None
-    externalUserState: str | None = None
-    accountEnabled: bool | None = None
+    createdDateTime: GraphDateTime | None = None  # nullable; GST001 says which guests it could not date
+    externalUserState: StrictStr | None = None
+    accountEnabled: StrictBool | None = None
     signInActivity: SignInActivity | None = None
 
     @property

@@ -35,17 +35,74 @@ from auditor.model.graph import (
     UserFlowListener,
 )
 from auditor.model.signins import SignInAggregates, aggregate_sign_ins
-from auditor.snapshot.reader import Snapshot, SourceEntry, memory_snapshot
-from auditor.sources import OK
+from auditor.snapshot.reader import Snapshot, SourceDamaged, SourceEntry, memory_snapshot
+from auditor.sources import OK, missing_record_keys
 from auditor.validation import describe_validation
 
 M = TypeVar("M", bound=BaseModel)
+
+# Damage is reported per record for the first few; the rest are counted (a sign-in file of another
+# source's records would otherwise put millions of lines into a rule's reason).
+DAMAGE_EXAMPLES = 5
+
+
+class SourceDamage:
+    """What was wrong with one source's data: records set aside, and a file that disagrees with its
+    manifest entry. Any of it makes the rules reading the source not evaluated (docs/snapshot-format.md)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.examples: list[str] = []
+        self.records = 0
+        self.mismatch: str | None = None
+
+    def record(self, lineno: int, record: Any, problem: str) -> None:
+        self.records += 1
+        if len(self.examples) < DAMAGE_EXAMPLES:
+            self.examples.append(f"{self.label}: line {lineno}{_record_name(record)}: {problem} (record not judged)")
+
+    def messages(self) -> list[str]:
+        messages = list(self.examples)
+        if self.records > len(self.examples):
+            messages.append(f"{self.label}: {self.records - len(self.examples)} more record(s) set aside as not "
+                            "what Graph returns")
+        if self.mismatch:
+            messages.append(f"{self.mismatch}: the file disagrees with its manifest, so the source is damaged")
+        return messages
+
+
+def _record_name(record: Any) -> str:
+    ident = record.get("id") if isinstance(record, dict) else None
+    return f" (id {ident[:80]!r})" if isinstance(ident, str) and ident else ""
+
+
+# Beyond their keys, a few record values every rule of a source depends on, checked on the raw record
+# (before any model): a Conditional Access policy's state decides whether it is enforced at all, and
+# a state Graph does not document ("", text with a lone surrogate) must not read as "not enabled",
+# nor a policy without its (required) users or applications condition as one that applies to nobody.
+_CA_STATES = {"enabled", "disabled", "enabledforreportingbutnotenforced"}
+
+
+def _ca_policy_problem(record: dict[str, Any]) -> str | None:
+    state = record.get("state")
+    if not isinstance(state, str) or state.casefold() not in _CA_STATES:
+        return f"field 'state': {state!r} is not enabled, disabled or enabledForReportingButNotEnforced"
+    conditions = record.get("conditions")
+    if not isinstance(conditions, dict):
+        return "field 'conditions': expected an object"
+    for name in ("users", "applications"):  # "Required" (conditionalAccessConditionSet)
+        if not isinstance(conditions.get(name), dict):
+            return f"field 'conditions.{name}': missing, null or not an object; every policy has it"
+    return None
+
+
+RECORD_CHECKS: dict[str, Any] = {"conditionalAccessPolicies": _ca_policy_problem}
 
 
 class Tenant:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
-        self._damage: dict[str, list[str]] = {}
+        self._damage: dict[str, SourceDamage] = {}
 
     @classmethod
     def from_records(cls, sources: Mapping[str, list[dict[str, Any]] | str | None], *, tenant_id: str,
@@ -79,21 +136,77 @@ class Tenant:
         return bool(entry and entry.partial)
 
     def damage(self, key: str) -> list[str]:
-        """Records of the source that were read and set aside as not what Graph returns (each names its
-        file, line and field). The engine turns them into data gaps of the rules that read the source."""
-        return self._damage.get(key, [])
+        """What was wrong with the source's data as read so far: records set aside as not what Graph
+        returns (each names its file, line and field) and a record count that disagrees with the
+        manifest (naming the file and both numbers). The engine turns them into data gaps of the rules
+        that read the source, so none of those rules can pass."""
+        if not self.is_ok(key):
+            return []  # its rules are already not evaluated (or not applicable) for its status
+        if key not in self._damage:
+            # Read the source now, so a rule's outcome never depends on whether another rule happened
+            # to read it first (the read is cached: rules that need the data pay nothing more).
+            self._load(key)
+        damage = self._damage.get(key)
+        return damage.messages() if damage else []
+
+    def _load(self, key: str) -> None:
+        loaders: dict[str, Any] = {
+            "authenticationFlowsPolicy": lambda: self.authentication_flows_policy,
+            "b2xUserFlows": lambda: self.user_flows,
+            "userFlowAttributes": lambda: self.user_flow_attributes,
+            "apiConnectors": lambda: self.api_connectors,
+            "identityProviders": lambda: self.identity_providers,
+            "userFlowApplications": lambda: self.user_flow_listeners,
+            "conditionalAccessPolicies": lambda: self.conditional_access_policies,
+            "authenticationStrengthPolicies": lambda: self.authentication_strength_policies,
+            "emailAuthenticationMethod": lambda: self.email_authentication_method,
+            "authorizationPolicy": lambda: self.authorization_policy,
+            "selfServiceSignUpUsers": lambda: self._users,
+            "signIns": lambda: self.sign_in_aggregates,
+        }
+        loader = loaders.get(key)
+        if loader is not None:
+            loader()
+        if key not in self._damage:
+            # A source no model here reads (yet): still check its record keys and its count.
+            damage = self._new_damage(key)
+            for _ in self._records(key, damage):
+                pass
 
     # -- parsing ------------------------------------------------------------------------------
+    def _new_damage(self, key: str) -> SourceDamage:
+        # A source is parsed once (cached properties); a new pass starts its account afresh.
+        damage = self._damage[key] = SourceDamage(self.snapshot.file_label(key))
+        return damage
+
+    def _records(self, key: str, damage: SourceDamage) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The source's raw records that carry its record keys, with their line numbers; the others
+        (another source's records, say) are set aside as damage, and so is a file whose number of
+        records disagrees with the manifest's count (known when the stream ends)."""
+        try:
+            # Sign-ins are folded field by field, never walked (see model/signins.py).
+            for lineno, record in self.snapshot.iter_numbered(key, walked=key != "signIns"):
+                missing = missing_record_keys(key, record)
+                if missing:
+                    damage.record(lineno, record, f"lacks {', '.join(missing)}, which every {key} record carries")
+                    continue
+                check = RECORD_CHECKS.get(key)
+                problem = check(record) if check else None
+                if problem:
+                    damage.record(lineno, record, problem)
+                    continue
+                yield lineno, record
+        except SourceDamaged as exc:
+            damage.mismatch = str(exc)
+
     def _iter(self, key: str, model: type[M]) -> Iterator[M]:
         """The source's records as models; a record that does not validate is recorded, not judged."""
-        label = self.snapshot.file_label(key)
-        damage = self._damage.setdefault(key, [])
-        damage.clear()  # a source is parsed once (cached properties); a second pass must not double-count
-        for index, record in enumerate(self.snapshot.iter_records(key), start=1):
+        damage = self._new_damage(key)
+        for lineno, record in self._records(key, damage):
             try:
                 yield model.model_validate(record)
             except ValidationError as exc:
-                damage.append(f"{label}: line {index}: {describe_validation(exc)} (record not judged)")
+                damage.record(lineno, record, describe_validation(exc))
 
     def _list(self, key: str, model: type[M]) -> list[M]:
         return list(self._iter(key, model)) if self.is_ok(key) else []
@@ -125,7 +238,25 @@ class Tenant:
 
     @cached_property
     def user_flow_listeners(self) -> list[UserFlowListener]:
-        return self._list("userFlowApplications", UserFlowListener)
+        if not self.is_ok("userFlowApplications"):
+            return []
+        damage = self._new_damage("userFlowApplications")
+        read: list[tuple[int, dict[str, Any], UserFlowListener]] = []
+        for lineno, record in self._records("userFlowApplications", damage):
+            try:
+                read.append((lineno, record, UserFlowListener.model_validate(record)))
+            except ValidationError as exc:
+                damage.record(lineno, record, describe_validation(exc))
+        # Collected with $expand=...invokeUserFlowListener/userFlow every listener names its flow;
+        # without it none does (the APP and CAP rules say links are unknown). A few without one in an
+        # expanded collection are not what Graph returns: set aside, never read as "links nothing".
+        if any(listener.flow_id for _, _, listener in read):
+            for lineno, record, listener in read:
+                if listener.flow_id is None:
+                    damage.record(lineno, record, "field 'userFlow': missing or null where the other listeners "
+                                                  "name their user flow")
+            return [listener for _, _, listener in read if listener.flow_id]
+        return [listener for _, _, listener in read]
 
     @cached_property
     def conditional_access_policies(self) -> list[ConditionalAccessPolicy]:
@@ -149,12 +280,22 @@ class Tenant:
         users: list[User] = []
         saw_activity = False
         if self.is_ok("selfServiceSignUpUsers"):
-            for user in self._iter("selfServiceSignUpUsers", User):
+            damage = self._new_damage("selfServiceSignUpUsers")
+            for lineno, record in self._records("selfServiceSignUpUsers", damage):
+                try:
+                    user = User.model_validate(record)
+                except ValidationError as exc:
+                    damage.record(lineno, record, describe_validation(exc))
+                    continue
+                # The source is filtered on creationType eq 'SelfServiceSignUp' server-side, so
+                # another value is not what Graph returned: set aside (a guest the SSSU rules would
+                # silently lose), never judged as a member.
+                if not user.is_self_service:
+                    damage.record(lineno, record, f"field 'creationType': {user.creationType!r} in a source "
+                                                  "filtered on creationType eq 'SelfServiceSignUp'")
+                    continue
                 saw_activity = saw_activity or "signInActivity" in user.model_fields_set
-                # The source filters on creationType server-side; check again so a broader
-                # collection never lets members or invited guests into the SSSU rules.
-                if user.is_self_service:
-                    users.append(user)
+                users.append(user)
         users.sort(key=lambda u: u.id.casefold())
         return users, saw_activity
 
@@ -175,8 +316,11 @@ class Tenant:
     @cached_property
     def sign_in_aggregates(self) -> SignInAggregates:
         guest_ids = {u.id for u in self.self_service_users}
-        records = self.snapshot.iter_records("signIns") if self.is_ok("signIns") else iter(())
-        return aggregate_sign_ins(records, guest_ids)
+        if not self.is_ok("signIns"):
+            return aggregate_sign_ins((), guest_ids)
+        # One streamed pass: a sign-in the aggregation cannot judge is added to the source's damage.
+        damage = self._new_damage("signIns")
+        return aggregate_sign_ins(self._records("signIns", damage), guest_ids, reject=damage.record)
 
     # -- derived ------------------------------------------------------------------------------
     @cached_property
