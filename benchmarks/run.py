@@ -69,6 +69,7 @@ class Case:
     argv: list[str]
     runs: list[Run] = field(default_factory=list)
     skipped: str | None = None
+    env: dict[str, str] | None = None
 
     def median(self) -> float:
         return statistics.median(r.seconds for r in self.runs)
@@ -80,10 +81,11 @@ class Case:
         return max(r.max_rss_kib for r in self.runs) / 1024
 
 
-def run_child(argv: list[str], cwd: Path) -> Run:
+def run_child(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     """Run one fresh child; wall time and that child's own peak RSS (KiB on Linux) via wait4."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **env} if env else None)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -152,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-scale", action="store_true", help="skip the 300k/600k/1.2M memory series")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--workdir", type=Path, help="keep the snapshots here instead of a temp dir")
+    parser.add_argument("--before", type=Path,
+                        help="a checkout of an earlier flowaudit: its audit --format json is measured too, "
+                             "alternating with the others (before/after in one run)")
     args = parser.parse_args(argv)
 
     flowaudit = shutil.which("flowaudit", path=str(Path(sys.executable).parent)) or shutil.which("flowaudit")
@@ -172,23 +177,33 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
 
     out = work / "out"
-    audit = [flowaudit, "audit", "--snapshot", str(snapshot), "--fail-on", "none", "-q", "--reproducible",
-             "--output-dir", str(out)]
+
+    def audit_into(folder: Path, program: list[str] = [flowaudit]) -> list[str]:  # noqa: B006 - read only
+        return [*program, "audit", "--snapshot", str(snapshot), "--fail-on", "none", "-q", "--reproducible",
+                "--output-dir", str(folder)]
+
+    audit = audit_into(out)
     cases = [
         Case("a floor: gunzip + json.loads", [sys.executable, "-c", FLOOR, str(snapshot)]),
         Case("a' floor: gunzip + msgspec decode", [sys.executable, "-c", FLOOR, str(snapshot), "msgspec"]),
         Case("b audit --format json", [*audit, "--format", "json"]),
         Case("c audit --format json,html", [*audit, "--format", "json,html"], skipped=format_available("html")),
-        Case("d audit --format pdf", [*audit, "--format", "pdf"], skipped=format_available("pdf")),
+        # its own folder: an output set of pdf alone would remove the result.json read below
+        Case("d audit --format pdf", [*audit_into(work / "out-pdf"), "--format", "pdf"],
+             skipped=format_available("pdf")),
         Case("e flowaudit --help", [flowaudit, "--help"]),
         Case("e python -c 'import click, pydantic, jinja2'",
              [sys.executable, "-c", "import click, pydantic, jinja2"]),
     ]
+    if args.before:
+        cases.append(Case(f"b0 audit --format json, before ({args.before})",
+                          [*audit_into(work / "out-before", [sys.executable, "-m", "auditor"]), "--format", "json"],
+                          env={"PYTHONPATH": str(args.before.resolve())}))
     for rep in range(args.reps):
         for case in cases:
             if case.skipped:
                 continue
-            case.runs.append(run_child(case.argv, work))
+            case.runs.append(run_child(case.argv, work, case.env))
             last = case.runs[-1]
             print(f"  rep {rep + 1} {case.name}: {last.seconds:.2f} s wall, {last.cpu_seconds:.2f} s cpu, "
                   f"{last.max_rss_kib / 1024:.0f} MiB", flush=True)
@@ -215,6 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     figures["auditOverMsgspecFloorCpu"] = round(audit_json.median_cpu() / fast_floor.median_cpu(), 2)
     print(f"(b)/(a') audit json / msgspec floor (the reader's decoder) = {figures['auditOverMsgspecFloor']:.2f} wall, "
           f"{figures['auditOverMsgspecFloorCpu']:.2f} cpu  (target <= 1.1)")
+    if args.before:
+        before = cases[-1]
+        figures["beforeOverFloor"] = round(before.median() / floor.median(), 2)
+        figures["beforeOverFloorCpu"] = round(before.median_cpu() / floor.median_cpu(), 2)
+        print(f"(b0)/(a) before: audit json / json.loads floor = {figures['beforeOverFloor']:.2f} wall, "
+              f"{figures['beforeOverFloorCpu']:.2f} cpu; after/before = "
+              f"{audit_json.median() / before.median():.2f} wall")
     figures["helpOverImports"] = round(cases[5].median() / cases[6].median(), 2)
     figures["helpOverImportsCpu"] = round(cases[5].median_cpu() / cases[6].median_cpu(), 2)
     print(f"(e) flowaudit --help / bare imports = {figures['helpOverImports']:.2f} wall, "
@@ -226,9 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     if (out / "report.html").is_file():
         figures["htmlMiB"] = round((out / "report.html").stat().st_size / 2**20, 2)
         print(f"report.html {figures['htmlMiB']} MiB  (target <= 15 MB)")
-    if (out / "report.pdf").is_file():
-        figures["pdfPages"] = pdf_pages(out / "report.pdf")
-        figures["pdfMiB"] = round((out / "report.pdf").stat().st_size / 2**20, 2)
+    if (work / "out-pdf" / "report.pdf").is_file():
+        figures["pdfPages"] = pdf_pages(work / "out-pdf" / "report.pdf")
+        figures["pdfMiB"] = round((work / "out-pdf" / "report.pdf").stat().st_size / 2**20, 2)
         print(f"report.pdf {figures['pdfPages']} pages, {figures['pdfMiB']} MiB  (target <= 60 pages)")
 
     if not args.no_scale:

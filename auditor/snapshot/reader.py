@@ -311,7 +311,7 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-# msgspec decodes JSON several times faster than the standard library (the parse is most of an
+# msgspec decodes JSON about twice as fast as the standard library (the parse is most of an
 # offline audit's time: a sign-in log is hundreds of thousands of lines). What msgspec refuses is
 # parsed again by the standard library, so a line is accepted exactly when json.loads accepts it
 # (lone surrogate escapes, NaN, UTF-16 text), and a line both refuse gets json's message, as before.
