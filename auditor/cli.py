@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from click.core import ParameterSource
@@ -18,6 +19,10 @@ from auditor.cli_config import ConfigCommand, config_of
 from auditor.connection import AUTH_MODES, CLOUDS, ConnectionOptions
 from auditor.errors import EXIT_INCOMPLETE, EXIT_INPUT, EXIT_SIGINT, EXIT_SIGTERM, FlowauditError, Terminated
 from auditor.gate import FAIL_ON_CHOICES
+
+if TYPE_CHECKING:
+    from auditor.config import Config
+    from auditor.requests import AuditRequest
 
 log = logging.getLogger("auditor")
 FORMAT_HELP = ",".join(FORMAT_NAMES)
@@ -154,10 +159,10 @@ def connection_options(func: Any) -> Any:
     return func
 
 
-def _connection(kwargs: dict[str, Any]) -> ConnectionOptions:
+def _connection(kwargs: Mapping[str, Any], token_env: str | None = None) -> ConnectionOptions:
     return ConnectionOptions(tenant=kwargs["tenant"], cloud=kwargs["cloud"], graph_url=kwargs["graph_url"],
                              auth=kwargs["auth"], signin_days=kwargs["signin_days"],
-                             whatif_max_calls=kwargs["whatif_max_calls"])
+                             whatif_max_calls=kwargs["whatif_max_calls"], token_env=token_env)
 
 
 @click.group(cls=FlowauditGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -230,23 +235,32 @@ def audit(ctx: click.Context, /, **kwargs: Any) -> int:
     """
     from auditor._format.registry import parse_formats
     from auditor.commands.audit import run_audit_command
-    from auditor.requests import AuditRequest, Gate, RuleSelection
 
-    config = config_of(ctx)
     formats = kwargs["formats"]
     if formats is None:  # nothing on the command line, in FLOWAUDIT_FORMAT or in the config file
         formats = INTERACTIVE_FORMATS if sys.stdout.isatty() else PIPELINE_FORMATS
-    request = AuditRequest(
-        formats=parse_formats(formats, origin(ctx, "formats")), output_dir=kwargs["output_dir"],
-        gate=Gate(fail_on=kwargs["fail_on"].lower(), require_complete=kwargs["require_complete"],
-                  fail_on_new=kwargs["fail_on_new"]),
-        rules=RuleSelection(only=_rule_ids(ctx, "only_rules"), skip=_rule_ids(ctx, "skip_rules") or frozenset(),
-                            severities=config.rules.severities, parameters=config.rules.parameters),
-        snapshot=kwargs["snapshot_path"], sample=kwargs["sample"], save_snapshot=kwargs["save_snapshot"],
-        connection=_connection(kwargs), waivers=kwargs["waivers"], inline_waivers=config.inline_waivers,
-        config_path=config.path, baseline=kwargs["baseline"], reproducible=kwargs["reproducible"],
-        quiet=quiet(ctx, kwargs["quiet"]))
+    request = make_audit_request(kwargs, config_of(ctx), formats=parse_formats(formats, origin(ctx, "formats")),
+                                 only=_rule_ids(ctx, "only_rules"), skip=_rule_ids(ctx, "skip_rules"),
+                                 quiet=quiet(ctx, kwargs["quiet"]))
     return run_audit_command(request)
+
+
+def make_audit_request(values: Mapping[str, Any], config: Config, *, formats: list[str],
+                       only: frozenset[str] | None, skip: frozenset[str] | None, quiet: bool,
+                       token_env: str | None = None) -> AuditRequest:
+    """The request of `audit`'s option values (by parameter name), as `audit` and each tenant of a
+    portfolio run build it."""
+    from auditor.requests import AuditRequest, Gate, RuleSelection
+
+    return AuditRequest(
+        formats=formats, output_dir=values["output_dir"],
+        gate=Gate(fail_on=values["fail_on"].lower(), require_complete=values["require_complete"],
+                  fail_on_new=values["fail_on_new"]),
+        rules=RuleSelection(only=only, skip=skip or frozenset(), severities=config.rules.severities,
+                            parameters=config.rules.parameters),
+        snapshot=values["snapshot_path"], sample=values["sample"], save_snapshot=values["save_snapshot"],
+        connection=_connection(values, token_env), waivers=values["waivers"], inline_waivers=config.inline_waivers,
+        config_path=config.path, baseline=values["baseline"], reproducible=values["reproducible"], quiet=quiet)
 
 
 def _rule_ids(ctx: click.Context, name: str) -> frozenset[str] | None:
@@ -466,6 +480,86 @@ def rules_show(rule_id: str) -> None:
     from auditor.commands.rules import show_rule
 
     click.echo(show_rule(rule_id), nl=False)
+
+
+# --- portfolio ------------------------------------------------------------------------------------
+
+PORTFOLIO_FORMATS_HELP = (f"Comma-separated: {FORMAT_HELP}. Each tenant's folder gets these (and always result.json); "
+                          "the portfolio gets portfolio.json always, and portfolio.html/.pdf/.md for html, pdf, md.")
+PORTFOLIO_DIR_HELP = ("Where the portfolio's files and one folder per tenant are written; {date} is replaced by "
+                      "today's date (UTC).")
+
+
+@cli.group(short_help="Audit many tenants in one run, or merge their audits.")
+def portfolio() -> None:
+    """Many tenants: `portfolio run TENANTS.yaml` audits them in one process; `portfolio merge DIR...`
+    merges tenant folders audited elsewhere (a CI matrix, a Kubernetes indexed Job). Both write
+    portfolio.json (and .html/.pdf/.md) and exit with the worst tenant's code (2 > 3 > 1 > 0)."""
+
+
+def _portfolio_formats(ctx: click.Context, formats: str | None) -> list[str]:
+    from auditor._format.registry import parse_formats
+
+    if formats is None:  # as for audit: people at a terminal get the page, pipelines the JSON
+        formats = INTERACTIVE_FORMATS if sys.stdout.isatty() else PIPELINE_FORMATS
+    return parse_formats(formats, origin(ctx, "formats"))
+
+
+@portfolio.command("run", short_help="Audit every tenant of a tenants file into one portfolio.")
+@click.argument("tenants_file", metavar="TENANTS.yaml", type=click.Path(path_type=Path))
+@click.option("--format", "formats", envvar="FLOWAUDIT_PORTFOLIO_FORMAT",
+              show_default=f"{INTERACTIVE_FORMATS} on a terminal, {PIPELINE_FORMATS} otherwise",
+              help=PORTFOLIO_FORMATS_HELP)
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("portfolio-out"),
+              show_default=True, envvar="FLOWAUDIT_PORTFOLIO_OUTPUT_DIR", help=PORTFOLIO_DIR_HELP)
+@click.option("--parallel", type=click.IntRange(1, 500), default=50, show_default=True,
+              envvar="FLOWAUDIT_PORTFOLIO_PARALLEL",
+              help="Live tenants collected at once (each within Graph's per-tenant budgets; all together "
+                   "within the app's budgets across tenants).")
+@click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET",
+              help="No per-tenant lines, table or verdict (the exit code and the error line remain).")
+@verbosity_option
+@click.pass_context
+def portfolio_run(ctx: click.Context, tenants_file: Path, formats: str | None, output_dir: Path, parallel: int,
+                  quiet: bool) -> int:
+    """Audit every tenant of TENANTS.yaml (live from Graph, or a snapshot offline) in one process.
+
+    Each tenant gets its folder in --output-dir; portfolio.json/.html/.pdf show a tenant x rule family
+    matrix, the worst findings across tenants and each tenant's status. A tenant that cannot be
+    audited gets its row with the reason; the others go on. Exit code: the worst tenant's.
+    """
+    from auditor.commands.portfolio import run_portfolio_command
+
+    return run_portfolio_command(tenants_file, _portfolio_formats(ctx, formats), output_dir, parallel,
+                                 _quiet(ctx, quiet))
+
+
+@portfolio.command("merge", short_help="Merge tenant folders audited elsewhere into one portfolio.")
+@click.argument("folders", nargs=-1, required=True, metavar="DIR...", type=click.Path(path_type=Path))
+@click.option("--format", "formats", envvar="FLOWAUDIT_PORTFOLIO_FORMAT",
+              show_default=f"{INTERACTIVE_FORMATS} on a terminal, {PIPELINE_FORMATS} otherwise",
+              help="Comma-separated: json (always), html, pdf, md: the portfolio's files.")
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("portfolio-out"),
+              show_default=True, envvar="FLOWAUDIT_PORTFOLIO_OUTPUT_DIR", help=PORTFOLIO_DIR_HELP)
+@click.option("-q", "--quiet", is_flag=True, envvar="FLOWAUDIT_QUIET",
+              help="No per-tenant lines, table or verdict (the exit code and the error line remain).")
+@verbosity_option
+@click.pass_context
+def portfolio_merge(ctx: click.Context, folders: tuple[Path, ...], formats: str | None, output_dir: Path,
+                    quiet: bool) -> int:
+    """Merge tenant folders (each one tenant's `flowaudit audit` output folder: result.json, and
+    optionally tenant.json with its name and exit-code with its audit's exit code) into one portfolio.
+
+    A folder without a readable result.json is that tenant's row as failed, with the exit code it
+    recorded (else 2 for a broken result, 3 for none). Exit code: the worst tenant's.
+    """
+    from auditor.commands.portfolio import run_merge_command
+
+    return run_merge_command(list(folders), _portfolio_formats(ctx, formats), output_dir, _quiet(ctx, quiet))
+
+
+def _quiet(ctx: click.Context, own: bool) -> bool:
+    return quiet(ctx, own)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:

@@ -27,19 +27,22 @@ def long_names(command: click.Command) -> dict[str, click.Parameter]:
     return names
 
 
-def _convert(key: str, value: Any, param: click.Parameter, path: Path) -> Any:
+def convert_value(key: str, value: Any, param: click.Parameter, path: Path, where: str | None = None) -> Any:
+    """A value written in a YAML file (config or tenants file) as the option's type; paths relative
+    to that file. ``where`` names the place in messages (default: the file)."""
+    where = where or str(path)
     if isinstance(param, click.Option) and param.is_flag:
         if not isinstance(value, bool):
-            raise InputError(f"{path}: '{key}': expected true or false, got {value!r}")
+            raise InputError(f"{where}: '{key}': expected true or false, got {value!r}")
         return value
     if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
         value = ",".join(str(v) for v in value)  # e.g. format: [json, sarif]
     if isinstance(value, (dict, list)) or value is None:
-        raise InputError(f"{path}: '{key}': expected a single value")
+        raise InputError(f"{where}: '{key}': expected a single value")
     try:
         converted = param.type.convert(value, param, None)
     except click.BadParameter as exc:
-        raise InputError(f"{path}: '{key}': {exc.message}") from None
+        raise InputError(f"{where}: '{key}': {exc.message}") from None
     if isinstance(param.type, click.Path) and not Path(converted).is_absolute():
         converted = path.parent / converted  # relative to the config file, not to the cwd
     return converted
@@ -52,7 +55,7 @@ def default_map(config: Config, command: click.Command) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in config.options.items():
         if key in by_long:
-            values[str(by_long[key].name)] = _convert(key, value, by_long[key], config.path)
+            values[str(by_long[key].name)] = convert_value(key, value, by_long[key], config.path)
     if config.rules.enable is not None and "rules" in by_long:
         values["only_rules"] = ",".join(config.rules.enable)
     if config.rules.disable and "skip-rules" in by_long:

@@ -16,3 +16,6 @@ class ConnectionOptions:
     auth: str = "default"
     signin_days: int = 30  # sign-in window to collect
     whatif_max_calls: int = 400  # Conditional Access What-If calls at most (0: none)
+    # --auth token: the environment variable holding the token (a portfolio entry names its own,
+    # since each tenant needs a token of its own); FLOWAUDIT_ACCESS_TOKEN when None.
+    token_env: str | None = None

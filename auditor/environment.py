@@ -31,6 +31,9 @@ READ_DIRECTLY = {
     "FLOWAUDIT_CA_RATE": "collector: Conditional Access budget (policies, named locations, What-If)",
     "FLOWAUDIT_SIGNIN_RATE": "collector: sign-in report budget, REQUESTS/SECONDS",
     "FLOWAUDIT_ACTIVITY_RATE": "collector: signInActivity budget, REQUESTS/SECONDS",
+    "FLOWAUDIT_APP_SIGNIN_RATE": "collector: the app's sign-in report budget across all tenants",
+    "FLOWAUDIT_APP_DIRECTORY_RATE": "collector: the app's directory budget (resource units) across all tenants",
+    "FLOWAUDIT_APP_RATE": "collector: the app's budget for any request across all tenants",
 }
 # Read by the wrapper scripts of docs/recipes/, which run flowaudit with them in its environment.
 READ_BY_RECIPES = {

@@ -15,6 +15,10 @@ Faults a test can inject, per path (and optionally per page or only inside ``$ba
 * an endless ``@odata.nextLink`` (the same link again, or a new one every page);
 * ``$batch`` items with a null or string body, a string status, a duplicate or unknown id, or none.
 
+Several tenants can share one server (:meth:`GraphDouble.add_tenant`): the bearer token says which
+tenant a request is for, as the token's ``tid`` does at Graph, and :meth:`GraphDouble.limit_app`
+enforces a budget across all of them, as Graph's per-app limits do.
+
 The server is quiet: a client that hangs up mid-answer (which every timeout test provokes) is
 recorded in ``server_errors``, never printed, so nothing reaches the captured output of the CLI
 under test. Each test gets its own server (no state is shared) and stops it.
@@ -136,6 +140,9 @@ class Route:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a trickling handler must not hold up stop()
+    # Many tenants open their connections at once; socketserver's backlog of 5 would drop the
+    # rest of the SYNs, and each client would wait a second to try again.
+    request_queue_size = 1024
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], double: GraphDouble) -> None:
         self.double = double
@@ -148,21 +155,35 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class GraphDouble:
-    def __init__(self, token: str, *, latency: float = 0.0) -> None:
+    """One tenant's Graph (the token's), on its own server; :meth:`add_tenant` serves more tenants
+    from the same server, each with its own token, routes, faults, limits and request record, and
+    :meth:`limit_app` enforces a budget across all of them (Graph's per-app limits)."""
+
+    def __init__(self, token: str, *, latency: float = 0.0, parent: GraphDouble | None = None) -> None:
         self.token = token
         self.latency = latency
+        self.parent = parent
         self.routes: dict[str, Route] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.batch_faults: dict[str, list[BatchFault]] = {}
         self.batch_override: Callable[[dict[str, Any]], Any] | None = None
         self.evaluator: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
         self.limits: list[tuple[str, int, float, bool, deque[float]]] = []
+        self.app_limits: list[tuple[str, int, float, bool, deque[float]]] = []  # across all tenants
+        self.tenants: dict[str, GraphDouble] = {}  # token -> another tenant served by this server
         self.requests: list[Recorded] = []
+        self.throttled = 0  # 429s answered (this tenant's; the server's double also counts all)
+        # Called in the server's thread with each request of this tenant before it is answered
+        # (a test can hold one tenant's answer until another tenant's request has arrived).
+        self.before: Callable[[Recorded], None] | None = None
         self.server_errors: list[BaseException | None] = []
         self.write_faults: list[tuple[str, str, Fault]] = []  # (method, path, fault) for writes
         self.secrets: dict[tuple[str, str], Any] = {}  # (collection path, id) -> write-only values sent
-        self._lock = threading.Lock()
+        # One lock for the whole server: the budgets across tenants are decided under it.
+        self._lock: threading.Lock = parent._lock if parent is not None else threading.Lock()
         self._stopping = threading.Event()
+        if parent is not None:
+            return  # served by the parent's server
         double = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -191,13 +212,31 @@ class GraphDouble:
     # -- lifecycle ------------------------------------------------------------------------------
     @property
     def url(self) -> str:
+        if self.parent is not None:
+            return self.parent.url
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def add_tenant(self, token: str) -> GraphDouble:
+        """Another tenant on this server: requests bearing ``token`` see the returned double's routes."""
+        assert self.parent is None and token != self.token and token not in self.tenants
+        tenant = GraphDouble(token, latency=self.latency, parent=self)
+        self.tenants[token] = tenant
+        return tenant
+
+    def all_requests(self) -> list[Recorded]:
+        """Every request the server received, all tenants together, in arrival order."""
+        with self._lock:
+            return sorted([*self.requests, *(r for t in self.tenants.values() for r in t.requests)],
+                          key=lambda r: r.at)
+
     def start(self) -> GraphDouble:
-        self._thread.start()
+        if self.parent is None:
+            self._thread.start()
         return self
 
     def stop(self) -> None:
+        if self.parent is not None:
+            return
         self._stopping.set()  # trickling and stalled handlers end
         self._server.shutdown()
         self._server.server_close()
@@ -217,6 +256,8 @@ class GraphDouble:
             self.batch_override = None
             self.evaluator = None
             self.limits.clear()
+            self.app_limits.clear()
+            self.tenants.clear()
             self.requests.clear()
             self.write_faults.clear()
             self.secrets.clear()
@@ -294,6 +335,11 @@ class GraphDouble:
         """Enforce a throttle budget: beyond it answer 429 (with Retry-After unless retry_after=False)."""
         self.limits.append((path_prefix, requests, seconds, retry_after, deque()))
 
+    def limit_app(self, path_prefix: str, requests: int, seconds: float, *, retry_after: bool = True) -> None:
+        """A budget shared by every tenant this server serves (Graph's per-app limit across tenants)."""
+        assert self.parent is None
+        self.app_limits.append((path_prefix, requests, seconds, retry_after, deque()))
+
     def _add_fault(self, path: str, api: str, fault: Fault) -> None:
         self.faults.setdefault(f"/{api}{path}", []).append(fault)
 
@@ -342,22 +388,27 @@ class GraphDouble:
         if parsed is None and method in WRITE_METHODS and payload:
             parsed = payload.decode("utf-8", "replace")  # not JSON: kept so a test can see what was sent
         headers = {k.lower(): v for k, v in handler.headers.items() if k.lower() != "authorization"}
-        record = Recorded(method, path, parts.query, handler.headers.get("Authorization"),
-                          handler.headers.get("Retry-Attempt"), body=parsed, headers=headers)
+        authorization = handler.headers.get("Authorization")
+        tenant = self._tenant_for(authorization)
+        record = Recorded(method, path, parts.query, authorization, handler.headers.get("Retry-Attempt"), body=parsed,
+                          headers=headers)
         with self._lock:
-            self.requests.append(record)
+            (tenant or self).requests.append(record)
+        if tenant is not None and tenant.before is not None:
+            tenant.before(record)
         if self.latency:
             time.sleep(self.latency)
         fault: Fault | None = None
-        if handler.headers.get("Authorization") != f"Bearer {self.token}":
+        if tenant is None:
             status, out_headers, body = 401, {}, error_body(*ERRORS["unauthorized"][1:])
         elif method == "POST" and path.endswith("/$batch"):
-            status, out_headers, body = self._batch(path, parsed)
-        elif method in ("PATCH", "DELETE") or (method == "POST" and self._writable(path)):
-            status, out_headers, body = self._write(method, path, parsed)
+            status, out_headers, body = tenant._batch(path, parsed)
+        elif method in ("PATCH", "DELETE") or (method == "POST" and tenant._writable(path)):
+            status, out_headers, body = tenant._write(method, path, parsed)
             record.status = status
         else:
-            status, out_headers, body, fault = self._dispatch(path, parts.query, headers, method=method, payload=parsed)
+            status, out_headers, body, fault = tenant._dispatch(path, parts.query, headers, method=method,
+                                                                payload=parsed)
         if fault is not None and fault.behaviour != "answer":
             self._misbehave(handler, fault)
             return
@@ -395,19 +446,33 @@ class GraphDouble:
         except OSError:
             return
 
+    def _tenant_for(self, authorization: str | None) -> GraphDouble | None:
+        """The tenant whose token the request bears (None: no known token, answered 401)."""
+        if authorization == f"Bearer {self.token}":
+            return self
+        if authorization and authorization.startswith("Bearer "):
+            return self.tenants.get(authorization[len("Bearer "):])
+        return None
+
     def _throttle(self, path: str) -> tuple[int, dict[str, str], Any] | None:
+        """429 when any budget the request counts in (the tenant's, the app's) is full; otherwise the
+        request counts in all of them."""
         now = time.monotonic()
+        root = self.parent or self
         with self._lock:
-            for prefix, count, seconds, with_retry_after, starts in self.limits:
-                if not path.startswith(prefix):
-                    continue
+            budgets = [b for b in (*self.limits, *root.app_limits) if path.startswith(b[0])]
+            for _prefix, count, seconds, with_retry_after, starts in budgets:
                 while starts and starts[0] <= now - seconds:
                     starts.popleft()
                 if len(starts) >= count:
                     wait = starts[0] + seconds - now
                     headers = {"Retry-After": str(max(1, math.ceil(wait)))} if with_retry_after else {}
+                    self.throttled += 1
+                    if root is not self:
+                        root.throttled += 1
                     return 429, headers, error_body("TooManyRequests", "Too many requests.")
-                starts.append(now)
+            for budget in budgets:
+                budget[4].append(now)
         return None
 
     def _fault(self, path: str, page: int, in_batch: bool) -> Fault | None:

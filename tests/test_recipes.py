@@ -352,50 +352,81 @@ def _merge_scripts() -> dict[str, tuple[str, str]]:
     return {"github": ("bash", gh), "kubernetes": ("sh", kube)}
 
 
+def _flowaudit_shim(path: Path) -> Path:
+    """The real flowaudit of this checkout where a recipe expects its installed console script."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m auditor "$@"\n')
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="module")
+def audited_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tenant's audit output folder, as the recipes' jobs leave it (findings: exit 1)."""
+    out = tmp_path_factory.mktemp("audited") / "out"
+    run = subprocess.run([sys.executable, "-m", "auditor", "audit", "--sample", "fabrikam", "--fail-on", "medium",
+                          "--format", "json,html", "-q", "--output-dir", str(out)], capture_output=True, text=True,
+                         env=clean_env(), timeout=120)
+    assert run.returncode == 1, run.stderr
+    (out / "exit-code").write_text("1\n")
+    return out
+
+
 @pytest.mark.parametrize("where", ["github", "kubernetes"])
-@pytest.mark.parametrize(("present", "recorded", "merge_code", "expected"), [
-    ([0, 1], {}, 1, 1),          # all tenants audited: the merge's verdict
-    ([0], {1: 2}, 1, 2),         # tenant 1's config was invalid: 2 wins over findings
-    ([0], {1: 3}, 0, 3),         # tenant 1 could not be audited
-    ([0], {}, 0, 3),             # tenant 1's job left nothing at all
-    ([0, 1], {}, 2, 2),          # the merge itself refused its input
+@pytest.mark.parametrize(("tenant_1", "expected"), [
+    ("audited", 1),          # both tenants audited: findings
+    ("recorded 2", 2),       # tenant 1's config was invalid: 2 wins over findings
+    ("recorded 3", 3),       # tenant 1 could not be audited
+    ("nothing", 3),          # tenant 1's job left nothing at all
+    ("broken result", 2),    # tenant 1's result.json is not a result
 ])
-def test_portfolio_merge_steps_exit_with_the_worst_tenants_code(tmp_path: Path, where: str, present: list[int],
-                                                                 recorded: dict[int, int], merge_code: int,
-                                                                 expected: int) -> None:
+def test_portfolio_merge_steps_give_every_tenant_a_row_and_the_worst_exit_code(
+        tmp_path: Path, audited_folder: Path, where: str, tenant_1: str, expected: int) -> None:
     shell, script = _merge_scripts()[where]
-    log = tmp_path / "argv"
     tenants = tmp_path / "TENANTS.yaml"
     tenants.write_text("tenants:\n  - {name: a, tenant: t0}\n  - {name: b, tenant: t1}\n")
     if where == "github":
         results = tmp_path / "work" / "results"
         folder = lambda i: results / f"flowaudit-tenant-{i}"  # noqa: E731
-        _fake_flowaudit(tmp_path / "temp" / "flowaudit" / "bin" / "flowaudit", merge_code, log)
-        env = clean_env(RUNNER_TEMP=str(tmp_path / "temp"), COUNT="2")
+        _flowaudit_shim(tmp_path / "temp" / "flowaudit" / "bin" / "flowaudit")
+        summary = tmp_path / "step-summary.md"
+        env = clean_env(RUNNER_TEMP=str(tmp_path / "temp"), COUNT="2", GITHUB_STEP_SUMMARY=str(summary))
         cwd = tmp_path / "work"
+        out = cwd / "portfolio"
     else:
         results = tmp_path / "results"
         folder = lambda i: results / str(i)  # noqa: E731
         shims = tmp_path / "bin"
-        _fake_flowaudit(shims / "flowaudit", merge_code, log)
+        _flowaudit_shim(shims / "flowaudit")
         (shims / "python").symlink_to(sys.executable)
         env = clean_env(RESULTS=str(results), TENANTS=str(tenants), PATH=f"{shims}{os.pathsep}{os.environ['PATH']}")
         cwd = tmp_path
-    for i in range(2):
-        folder(i).mkdir(parents=True)
-        if i in present:
-            (folder(i) / "result.json").write_text("{}")
-        if i in recorded:
-            (folder(i) / "exit-code").write_text(f"{recorded[i]}\n")
-    run = subprocess.run([shell, "-c", script], capture_output=True, text=True, env=env, cwd=cwd, timeout=60)
+        out = results / "portfolio"
+    shutil.copytree(audited_folder, folder(0))
+    if tenant_1 != "nothing":
+        folder(1).mkdir(parents=True)
+    if tenant_1 in ("audited", "broken result"):
+        shutil.copytree(audited_folder, folder(1), dirs_exist_ok=True)
+    if tenant_1 == "broken result":
+        (folder(1) / "result.json").write_text("{}")
+    if tenant_1.startswith("recorded"):
+        (folder(1) / "exit-code").write_text(tenant_1.split()[1] + "\n")
+    for i, name in ((0, "Contoso EU"), (1, "Fabrikam")):
+        if folder(i).exists():  # as the audit jobs write it
+            (folder(i) / "tenant.json").write_text(json.dumps({"format": "flowaudit-portfolio-tenant",
+                                                               "version": 1, "name": name}))
+    run = subprocess.run([shell, "-c", script], capture_output=True, text=True, env=env, cwd=cwd, timeout=180)
     code = int((cwd / "portfolio-exit-code").read_text()) if where == "github" else run.returncode
     assert code == expected, run.stdout + run.stderr
-    merged = log.read_text().split()
-    assert merged[:2] == ["portfolio", "merge"]
-    first_option = next(i for i, t in enumerate(merged) if t.startswith("--"))
-    assert [Path(p).name for p in merged[2:first_option]] == [folder(i).name for i in present]
-    for i in set(range(2)) - set(present):
-        assert f"tenant {i}" in run.stdout + run.stderr  # the missing tenant is named
+    portfolio = json.loads((out / "portfolio.json").read_text(encoding="utf-8"))
+    rows = portfolio["tenants"]
+    assert [Path(r["folder"]).name for r in rows] == [folder(0).name, folder(1).name]  # every tenant, in order
+    assert rows[0]["name"] == "Contoso EU" and rows[0]["status"] == "audited"
+    assert rows[1]["status"] == ("audited" if tenant_1 == "audited" else "failed")
+    assert portfolio["summary"]["exitCode"] == expected
+    assert (out / "portfolio.html").is_file() and (out / "portfolio.pdf").is_file()
+    if where == "github":  # the portfolio's table in the job summary, once
+        assert summary.read_text().count("## flowaudit portfolio") == 1
 
 
 # --- Kubernetes ------------------------------------------------------------------------------------
@@ -487,11 +518,15 @@ def test_indexed_job_pod_audits_the_tenant_of_its_index(tmp_path: Path) -> None:
     assert result["tenantId"] == "4c6a2b1e-8d3f-4f0a-9b7c-5e2d1a0f3c8b" and (results / "0" / "summary.md").exists()
     assert not (results / "0" / "old-report.html").exists()  # never merged with an earlier run's files
     assert "tenant 0 (Contoso)" in contoso.stderr
+    assert json.loads((results / "0" / "tenant.json").read_text()) == {  # its name, for portfolio merge
+        "format": "flowaudit-portfolio-tenant", "version": 1, "name": "Contoso",
+        "tenantId": "4c6a2b1e-8d3f-4f0a-9b7c-5e2d1a0f3c8b"}
     clean = pod(1)
     assert clean.returncode == 0 and (results / "1" / "exit-code").read_text().strip() == "0", clean.stderr
     broken = pod(2)
     assert broken.returncode == 2 and (results / "2" / "exit-code").read_text().strip() == "2"  # FailIndex, no retry
     assert not (results / "2" / "result.json").exists()
+    assert json.loads((results / "2" / "tenant.json").read_text())["name"] == "Broken"
     rules = docs["Job"]["spec"]["podFailurePolicy"]["rules"]
     assert any(r["action"] == "FailIndex" and r["onExitCodes"]["values"] == [2] for r in rules)
 

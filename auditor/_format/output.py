@@ -68,8 +68,12 @@ def os_reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+# The files of a portfolio's folder (auditor/portfolio/output.py), managed as a set the same way.
+PORTFOLIO_FILENAMES = frozenset({"portfolio.json", "portfolio.html", "portfolio.pdf", "portfolio.md"})
+
+
 def _known_filenames() -> set[str]:
-    return {get_formatter(name).filename for name in FORMAT_NAMES}
+    return {get_formatter(name).filename for name in FORMAT_NAMES} | PORTFOLIO_FILENAMES
 
 
 def _previous_files(directory: Path) -> set[str]:
@@ -132,8 +136,9 @@ def publish(directory: Path, files: list[tuple[str, bytes]], *, replace_set: boo
 
 def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *,
                   replace_set: bool = True, progress: AuditProgress | None = None,
-                  plan: PlanAttachment | None = None) -> list[Path]:
-    """Render each format, write them as one set, then run each format's post-write hook.
+                  plan: PlanAttachment | None = None, hooks: bool = True) -> list[Path]:
+    """Render each format, write them as one set, then run each format's post-write hook (unless
+    ``hooks`` is false: a portfolio run writes one job summary for all its tenants, not one each).
 
     A format that cannot render here (PDF without Pango) does not stop the others: they are
     written, then its error is raised (exit 2, one line)."""
@@ -154,7 +159,7 @@ def write_outputs(result: AuditResult, names: Iterable[str], output_dir: Path, *
             progress.rendered(name)
     written = publish(output_dir, [(f.filename, data) for f, data in rendered], replace_set=replace_set) \
         if rendered else []
-    for formatter, data in rendered:
+    for formatter, data in rendered if hooks else []:
         formatter.published(data)
     if failures:
         others = f" (the other formats were written to {output_dir})" if rendered else ""

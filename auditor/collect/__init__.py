@@ -12,6 +12,7 @@ source in a status and never stops the others.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import shutil
@@ -19,11 +20,14 @@ import sys
 from collections.abc import Awaitable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.connection import ConnectionOptions
 from auditor.errors import FlowauditError, IncompleteAuditError, InputError
 from auditor.sources import SOURCE_KEYS
+
+if TYPE_CHECKING:  # the throttle module is light, but collect's import stays free of the collector
+    from auditor.collect.throttle import AppBudgets, TenantBudgets
 
 log = logging.getLogger(__name__)
 COLLECTED_KEYS = SOURCE_KEYS
@@ -34,59 +38,145 @@ DEFAULT_WHATIF_MAX_CALLS = 400
 def collect(connection: ConnectionOptions, dest: Path, *, signin_days: int, quiet: bool,
             previous: Path | None = None, whatif_max_calls: int = DEFAULT_WHATIF_MAX_CALLS) -> Path:
     """Collect every source into a snapshot at ``dest`` (a directory, or a zip when it ends .zip)."""
-    from auditor.collect.credentials import acquire_token, build_credential
-    from auditor.collect.endpoints import resolve_endpoint
-    from auditor.collect.incremental import load_previous
+    from auditor.collect.credentials import acquire_token
     from auditor.collect.progress import make_progress
-    from auditor.collect.settings import Settings
-    from auditor.snapshot.writer import check_destination
 
-    if not 1 <= signin_days <= 30:
-        raise InputError(f"--signin-days: must be between 1 and 30 (Graph keeps 30 days), got {signin_days}")
-    if whatif_max_calls < 0:
-        raise InputError(f"--whatif-max-calls: must be 0 (no What-If) or more, got {whatif_max_calls}")
-    dest = Path(dest)
-    # Before any network: a path that would be destroyed or cannot be written is refused at once.
-    check_destination(dest)
-    settings = Settings.from_env()
-    endpoint = resolve_endpoint(connection)
-    prior = load_previous(previous) if previous else None
-    from auditor.collect.fetch import spool_directory
-
-    spool_dir = spool_directory(dest)  # also proves the parent directory is writable
-    choice = None
-    progress = None
+    job = _Job.prepare(connection, dest, signin_days=signin_days, previous=previous,
+                       whatif_max_calls=whatif_max_calls)
     try:
-        choice = build_credential(connection, endpoint)
-        claims = acquire_token(choice, endpoint)
-        tenant_id = _tenant_id(connection, claims)
-        if prior is not None and GUID.match(tenant_id) and GUID.match(prior.tenant_id) \
-                and prior.tenant_id.lower() != tenant_id.lower():
-            raise InputError(f"--previous {previous}: snapshot is of tenant {prior.tenant_id}, not {tenant_id}")
-        now = datetime.now(timezone.utc).replace(microsecond=0)
-        since = now - timedelta(days=signin_days)
-        progress = make_progress(quiet)
-        try:
-            outcomes = asyncio.run(_fetch_all(endpoint, choice.credential, settings, progress, spool_dir,
-                                              since=since, until=now, prior=prior,
-                                              whatif_max_calls=whatif_max_calls))
-        except _Fatal as fatal:
-            progress.close()
-            raise IncompleteAuditError(_fatal_message(fatal.error, endpoint.root, choice.description,
-                                                      choice.hint)) from None
-        progress.close()
-        path = _write(dest, outcomes, tenant_id=tenant_id, cloud=connection.cloud, now=now, since=since,
-                      prior=prior)
+        choice = job.credential()
+        claims = acquire_token(choice, job.endpoint)
+        path, outcomes = asyncio.run(job.run(claims, lambda: make_progress(quiet)))
     finally:
-        if progress is not None:
-            progress.close()
-        shutil.rmtree(spool_dir, ignore_errors=True)
-        close = getattr(choice.credential, "close", None) if choice is not None else None
-        if callable(close):
-            close()
+        job.close()
     if not quiet:
         _print_table(outcomes)
     return path
+
+
+async def collect_async(connection: ConnectionOptions, dest: Path, *, signin_days: int,
+                        previous: Path | None = None, whatif_max_calls: int = DEFAULT_WHATIF_MAX_CALLS,
+                        app: AppBudgets | None = None, budgets: TenantBudgets | None = None) -> Path:
+    """:func:`collect` as one task among others in a running event loop (a portfolio run collects
+    many tenants in one process): the same checks, errors and snapshot, without progress or table.
+
+    ``app`` is the application's budget shared by every tenant collected at once; ``budgets`` the
+    tenant's own, shared by collections of the same tenant. The first token is fetched, and the
+    snapshot written, in a worker thread, so the other tenants' requests go on meanwhile.
+    """
+    from auditor.collect.credentials import acquire_token
+    from auditor.collect.progress import Progress
+
+    job = _Job.prepare(connection, dest, signin_days=signin_days, previous=previous,
+                       whatif_max_calls=whatif_max_calls)
+    try:
+        choice = job.credential()
+        claims = await asyncio.to_thread(acquire_token, choice, job.endpoint)
+        path, _ = await job.run(claims, lambda: Progress(sys.stderr, lines=False), app=app, budgets=budgets,
+                                offload=True)
+    finally:
+        job.close()
+    return path
+
+
+def warm_up() -> None:
+    """Import now what a collection's first request imports (the SDK, kiota, azure.core: about a
+    second). Many tenants collected in one loop would otherwise pay it in the middle of their first
+    requests, holding up requests already counted against Graph's budgets."""
+    import azure.core.exceptions  # noqa: F401 - acquire_token
+    import kiota_abstractions.method
+    import kiota_abstractions.native_response_handler
+    import kiota_abstractions.request_information  # noqa: F401
+    import kiota_authentication_azure.azure_identity_authentication_provider  # noqa: F401
+    import kiota_http.middleware.options  # noqa: F401
+    import kiota_serialization_json.json_parse_node_factory  # noqa: F401
+    import msgraph.graph_request_adapter  # noqa: F401
+    import msgraph_core  # noqa: F401
+
+    import auditor.collect.fetch
+    import auditor.collect.transport
+    import auditor.collect.whatif
+    import auditor.snapshot.writer  # noqa: F401
+
+
+class _Job:
+    """One collection: its checked options and what it holds while it runs (spool, credential)."""
+
+    def __init__(self, connection: ConnectionOptions, dest: Path, *, signin_days: int, previous: Path | None,
+                 whatif_max_calls: int, settings: Any, endpoint: Any, prior: Any, spool_dir: Path) -> None:
+        self.connection = connection
+        self.dest = dest
+        self.signin_days = signin_days
+        self.previous = previous
+        self.whatif_max_calls = whatif_max_calls
+        self.settings = settings
+        self.endpoint = endpoint
+        self.prior = prior
+        self.spool_dir = spool_dir
+        self.choice: Any = None
+
+    @classmethod
+    def prepare(cls, connection: ConnectionOptions, dest: Path, *, signin_days: int, previous: Path | None,
+                whatif_max_calls: int) -> _Job:
+        """Every check that needs no network; exit 2 before any request when something is unusable."""
+        from auditor.collect.endpoints import resolve_endpoint
+        from auditor.collect.fetch import spool_directory
+        from auditor.collect.incremental import load_previous
+        from auditor.collect.settings import Settings
+        from auditor.snapshot.writer import check_destination
+
+        if not 1 <= signin_days <= 30:
+            raise InputError(f"--signin-days: must be between 1 and 30 (Graph keeps 30 days), got {signin_days}")
+        if whatif_max_calls < 0:
+            raise InputError(f"--whatif-max-calls: must be 0 (no What-If) or more, got {whatif_max_calls}")
+        dest = Path(dest)
+        # Before any network: a path that would be destroyed or cannot be written is refused at once.
+        check_destination(dest)
+        settings = Settings.from_env()
+        endpoint = resolve_endpoint(connection)
+        prior = load_previous(previous) if previous else None
+        spool_dir = spool_directory(dest)  # also proves the parent directory is writable
+        return cls(connection, dest, signin_days=signin_days, previous=previous, whatif_max_calls=whatif_max_calls,
+                   settings=settings, endpoint=endpoint, prior=prior, spool_dir=spool_dir)
+
+    def credential(self) -> Any:
+        from auditor.collect.credentials import build_credential
+
+        self.choice = build_credential(self.connection, self.endpoint)
+        return self.choice
+
+    async def run(self, claims: dict[str, Any], make_progress: Any, *, app: AppBudgets | None = None,
+                  budgets: TenantBudgets | None = None, offload: bool = False) -> tuple[Path, dict[str, Any]]:
+        connection, prior, choice, endpoint = self.connection, self.prior, self.choice, self.endpoint
+        tenant_id = _tenant_id(connection, claims)
+        if prior is not None and GUID.match(tenant_id) and GUID.match(prior.tenant_id) \
+                and prior.tenant_id.lower() != tenant_id.lower():
+            raise InputError(f"--previous {self.previous}: snapshot is of tenant {prior.tenant_id}, not {tenant_id}")
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        since = now - timedelta(days=self.signin_days)
+        progress = make_progress()
+        try:
+            try:
+                outcomes = await _fetch_all(endpoint, choice.credential, self.settings, progress, self.spool_dir,
+                                            since=since, until=now, prior=prior,
+                                            whatif_max_calls=self.whatif_max_calls, app=app, budgets=budgets)
+            except _Fatal as fatal:
+                progress.close()
+                raise IncompleteAuditError(_fatal_message(fatal.error, endpoint.root, choice.description,
+                                                          choice.hint)) from None
+            progress.close()
+            write = functools.partial(_write, self.dest, outcomes, tenant_id=tenant_id, cloud=connection.cloud,
+                                      now=now, since=since, prior=prior)
+            path = await asyncio.to_thread(write) if offload else write()
+        finally:
+            progress.close()
+        return path, outcomes
+
+    def close(self) -> None:
+        shutil.rmtree(self.spool_dir, ignore_errors=True)
+        close = getattr(self.choice.credential, "close", None) if self.choice is not None else None
+        if callable(close):
+            close()
 
 
 def _tenant_id(connection: ConnectionOptions, claims: dict[str, Any]) -> str:
@@ -99,22 +189,26 @@ def _tenant_id(connection: ConnectionOptions, claims: dict[str, Any]) -> str:
 
 
 async def _fetch_all(endpoint: Any, credential: Any, settings: Any, progress: Any, spool_dir: Path, *,
-                     since: datetime, until: datetime, prior: Any, whatif_max_calls: int) -> dict[str, Any]:
+                     since: datetime, until: datetime, prior: Any, whatif_max_calls: int,
+                     app: AppBudgets | None = None, budgets: TenantBudgets | None = None) -> dict[str, Any]:
     from auditor.collect.fetch import Fetcher
     from auditor.collect.transport import GraphTransport
     from auditor.collect.whatif import collect_what_if
 
-    transport = GraphTransport(endpoint, credential, settings)
-    fetcher = Fetcher(transport, endpoint, settings, progress, spool_dir)
+    transport = GraphTransport(endpoint, credential, settings, app)
+    fetcher = Fetcher(transport, endpoint, settings, progress, spool_dir, budgets)
     fetch_since = max(since, prior.window_to) if prior is not None else since
     tasks: dict[str, asyncio.Future[Any]] = {}
 
     def start(key: str, coroutine: Awaitable[Any]) -> None:
         tasks[key] = asyncio.ensure_future(_guarded(key, coroutine, progress))
 
+    shields: list[asyncio.Future[Any]] = []
+
     def after(key: str) -> Awaitable[Any]:
         # A dependent waits for a source without being able to cancel it.
-        return asyncio.shield(tasks[key])
+        shields.append(asyncio.shield(tasks[key]))
+        return shields[-1]
 
     special = {
         "b2xUserFlows": fetcher.user_flows,
@@ -145,6 +239,9 @@ async def _fetch_all(endpoint: Any, credential: Any, settings: Any, progress: An
         for task in tasks.values():
             task.cancel()
         await asyncio.gather(*tasks.values(), return_exceptions=True)
+        # A source's fatal error also ends the shields its dependents waited on; collect it there
+        # too, or the loop reports "exception was never retrieved" (it runs on in a portfolio).
+        await asyncio.gather(*shields, return_exceptions=True)
         await transport.aclose()
     log.info("collect: %d requests to %s", transport.requests, endpoint.root)
     return outcomes

@@ -115,11 +115,12 @@ def build_credential(connection: ConnectionOptions, endpoint: GraphEndpoint) -> 
     """Construct (without calling) the credential for ``connection.auth``."""
     mode = connection.auth
     if mode == "token":
-        token = _env(TOKEN_ENV)
+        variable = connection.token_env or TOKEN_ENV
+        token = _env(variable)
         if not token:
-            raise InputError(f"--auth token: set {TOKEN_ENV} to a bearer token for {endpoint.resource}")
-        return CredentialChoice(StaticTokenCredential(token), f"the bearer token in {TOKEN_ENV}",
-                                f"set {TOKEN_ENV} to a valid, unexpired token for {endpoint.resource}")
+            raise InputError(f"--auth token: set {variable} to a bearer token for {endpoint.resource}")
+        return CredentialChoice(StaticTokenCredential(token), f"the bearer token in {variable}",
+                                f"set {variable} to a valid, unexpired token for {endpoint.resource}")
 
     import azure.identity as identity  # lazy: heavy import, only on the live path
 

@@ -30,7 +30,7 @@ from auditor.collect.endpoints import GraphEndpoint
 from auditor.collect.progress import Progress
 from auditor.collect.settings import Settings
 from auditor.collect.status import UNLICENSED_CODE, classify, is_unlicensed
-from auditor.collect.throttle import WindowLimiter, backoff_seconds
+from auditor.collect.throttle import TenantBudgets, WindowLimiter, backoff_seconds
 from auditor.collect.transport import (
     RETRY_STATUSES,
     GraphError,
@@ -162,15 +162,17 @@ def _without_annotations(body: dict[str, Any]) -> dict[str, Any]:
 
 class Fetcher:
     def __init__(self, transport: GraphTransport, endpoint: GraphEndpoint, settings: Settings,
-                 progress: Progress, spool_dir: Path) -> None:
+                 progress: Progress, spool_dir: Path, budgets: TenantBudgets | None = None) -> None:
         self.transport = transport
         self.endpoint = endpoint
         self.settings = settings
         self.progress = progress
         self.spool_dir = spool_dir
-        self.signin_limiter = WindowLimiter(settings.signin_rate)
-        self.activity_limiter = WindowLimiter(settings.activity_rate)
-        self.ca_limiter = WindowLimiter(settings.ca_rate)
+        # The tenant's budgets: given when other collections of the same tenant share them.
+        budgets = budgets or TenantBudgets.of(settings)
+        self.signin_limiter = budgets.signins
+        self.activity_limiter = budgets.activity
+        self.ca_limiter = budgets.ca
 
     def _limiter(self, key: str) -> WindowLimiter | None:
         return self.ca_limiter if key in CA_SOURCES else None

@@ -53,6 +53,11 @@ class Settings:
     # Identity protection and Conditional Access: 1 request / second per tenant for all apps, and no
     # Retry-After on 429. Shared by policies, named locations and What-If.
     ca_rate: Rate = Rate(1, 1.0)
+    # The application's budgets across every tenant it reads (shared by a portfolio run's tenants):
+    # identity and access reports, the directory's resource units, and any request at all.
+    app_signin_rate: Rate = Rate(122, 10.0)
+    app_directory_rate: Rate = Rate(150_000, 20.0)
+    app_rate: Rate = Rate(130_000, 10.0)
     batch_size: int = 20  # Graph's JSON batch maximum
     in_filter_size: int = 15  # values in one `$filter=x in (...)` (Graph known issues: 15 expressions)
 
@@ -96,4 +101,7 @@ class Settings:
             signin_rate=rate("FLOWAUDIT_SIGNIN_RATE", cls.signin_rate),
             activity_rate=rate("FLOWAUDIT_ACTIVITY_RATE", cls.activity_rate),
             ca_rate=rate("FLOWAUDIT_CA_RATE", cls.ca_rate),
+            app_signin_rate=rate("FLOWAUDIT_APP_SIGNIN_RATE", cls.app_signin_rate),
+            app_directory_rate=rate("FLOWAUDIT_APP_DIRECTORY_RATE", cls.app_directory_rate),
+            app_rate=rate("FLOWAUDIT_APP_RATE", cls.app_rate),
         )

@@ -19,6 +19,7 @@ What a server answers is not trusted to end a collection (docs/auth-setup.md, "T
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 from dataclasses import dataclass
@@ -29,13 +30,16 @@ import httpx
 
 from auditor.collect.endpoints import LOOPBACK_HOSTS, GraphEndpoint
 from auditor.collect.settings import KIOTA_MAX_DELAY, Settings
-from auditor.collect.throttle import WindowLimiter, backoff_seconds
+from auditor.collect.throttle import AppBudgets, PacedRequest, WindowLimiter, backoff_seconds
 
 RETRY_STATUSES = {429, 503, 504}
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 UNREACHABLE = "Unreachable"
 # A single Graph page is a few MB (1,000 sign-ins ≈ 1.7 MB); anything near this is not Graph.
 MAX_BODY_BYTES = 256 * 1024 * 1024
+# Connections beyond FLOWAUDIT_MAX_IN_FLIGHT for requests paced by a tenant budget (at most one sign-in
+# page, one user page and What-If's workers at a time).
+PACED_CONNECTIONS = 8
 # Header on which the guard passes the Retry-After it refused to honour up to _send.
 _CAPPED_HEADER = "x-flowaudit-retry-after"
 
@@ -110,13 +114,13 @@ def describe_cap(asked: float, cap: float) -> str:
             "(FLOWAUDIT_RETRY_AFTER_CAP); not retried")
 
 
-def _pacing_option(limiter: WindowLimiter) -> Any:
-    """A kiota request option carrying the request's limiter down to the transport (for retries)."""
+def _pacing_option(paced: PacedRequest) -> Any:
+    """A kiota request option carrying the request's budgets down to the transport (for retries)."""
     from kiota_abstractions.request_option import RequestOption
 
     class Pacing(RequestOption):
         def __init__(self) -> None:
-            self.limiter = limiter
+            self.paced = paced
 
         @staticmethod
         def get_key() -> str:
@@ -127,6 +131,23 @@ def _pacing_option(limiter: WindowLimiter) -> Any:
 
 PACING_KEY = "flowaudit.pacing"
 _REQUEST_OPTIONS = "kiota_request_options"  # where kiota's adapter puts request options on the httpx request
+
+
+def _pacing_carrier() -> Any:
+    """A kiota middleware, last in the chain, that keeps the request's budgets on the httpx request
+    under a key of our own: the last middleware removes kiota's request options before the transport
+    sees the request, and kiota's RetryHandler resends that same, stripped request."""
+    from kiota_http.middleware.middleware import BaseMiddleware
+
+    class CarryPacing(BaseMiddleware):
+        async def send(self, request: httpx.Request, transport: httpx.AsyncBaseTransport) -> httpx.Response:
+            pacing = (request.extensions.get(_REQUEST_OPTIONS) or {}).get(PACING_KEY)
+            if pacing is not None:
+                request.extensions[PACING_KEY] = pacing
+            response: httpx.Response = await super().send(request, transport)
+            return response
+
+    return CarryPacing()
 
 
 class _Refused(Exception):
@@ -150,12 +171,21 @@ class _GuardTransport(httpx.AsyncBaseTransport):
             # kiota follows redirects itself; never let a request (token or not) leave the Graph host.
             raise _Refused(GraphError(None, "ForeignHost",
                                       f"refusing a request to another host ({_origin(request.url)})"))
-        if "Retry-Attempt" in request.headers:
-            # kiota's RetryHandler resends on its own; a paced bucket (sign-ins, Conditional Access)
-            # must count the resend too, or it lands on the next paced request and draws another 429.
-            pacing = (request.extensions.get(_REQUEST_OPTIONS) or {}).get(PACING_KEY)
-            if pacing is not None:
-                await pacing.limiter.acquire()
+        # Every attempt waits for its budgets here, just before it goes on the wire: kiota's
+        # middleware (and, on the first request, its set-up) runs between the caller and this
+        # point, and a start counted before it would reach Graph later than counted, bunched
+        # with the next one into Graph's window. Kiota's RetryHandler resends on its own: the
+        # resend is counted too, or it lands on the next paced request and draws another 429.
+        pacing = request.extensions.get(PACING_KEY)
+        if pacing is not None:
+            ticket = await pacing.paced.acquire()
+
+            async def on_the_wire(event: str, info: dict[str, Any]) -> None:
+                # httpcore's trace: the request's headers start to go out (after any connect or TLS)
+                if event.endswith("send_request_headers.started"):
+                    ticket.sent()
+
+            request.extensions["trace"] = on_the_wire
         deadline = self._settings.timeout
         try:
             return await asyncio.wait_for(self._exchange(request), deadline)
@@ -215,20 +245,28 @@ class _GuardTransport(httpx.AsyncBaseTransport):
 
 
 class GraphTransport:
-    """Authenticated raw-JSON GET/POST against one Graph endpoint, with bounded concurrency."""
+    """Authenticated raw-JSON GET/POST against one Graph endpoint, with bounded concurrency.
 
-    def __init__(self, endpoint: GraphEndpoint, credential: Any, settings: Settings) -> None:
+    Every request counts in the application's budgets (``app``: shared by every tenant a portfolio
+    run collects at once; a collection's own otherwise) besides the tenant budget its caller names.
+    """
+
+    def __init__(self, endpoint: GraphEndpoint, credential: Any, settings: Settings,
+                 app: AppBudgets | None = None) -> None:
         from kiota_abstractions.api_client_builder import register_default_deserializer
         from kiota_authentication_azure.azure_identity_authentication_provider import (
             AzureIdentityAuthenticationProvider,
         )
+        from kiota_http.kiota_client_factory import KiotaClientFactory
         from kiota_http.middleware.options import RetryHandlerOption
         from kiota_serialization_json.json_parse_node_factory import JsonParseNodeFactory
         from msgraph.graph_request_adapter import GraphRequestAdapter
         from msgraph_core import GraphClientFactory
+        from msgraph_core.middleware import GraphTelemetryHandler
 
         self.endpoint = endpoint
         self.settings = settings
+        self.app = app or AppBudgets.of(settings)
         self.requests = 0
         loopback = endpoint.host in LOOPBACK_HOSTS
         client = httpx.AsyncClient(
@@ -237,13 +275,18 @@ class GraphTransport:
             # the whole response); pool: waiting for a free connection (our semaphore keeps it short).
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout,
                                   pool=settings.timeout),
-            limits=httpx.Limits(max_connections=settings.max_in_flight),
+            # Requests paced by a tenant budget do not queue behind the others (see _send): room for them.
+            limits=httpx.Limits(max_connections=settings.max_in_flight + PACED_CONNECTIONS),
             follow_redirects=False,  # kiota's RedirectHandler decides, and the guard vets its target
             trust_env=not loopback,  # proxies from the environment, but never for a local double
         )
         retry = RetryHandlerOption(delay=0, max_retries=settings.max_retries)
-        http = GraphClientFactory.create_with_default_middleware(client=client,
-                                                                 options={RetryHandlerOption.get_key(): retry})
+        # Graph's default middleware (as create_with_default_middleware builds it), and last the
+        # carrier of each request's budgets: after the redirect and retry handlers, so that a
+        # redirected request (a new one) and every resend reach the guard with their budgets.
+        middleware = [*KiotaClientFactory.get_default_middleware({RetryHandlerOption.get_key(): retry}),
+                      GraphTelemetryHandler(), _pacing_carrier()]
+        http = GraphClientFactory.create_with_custom_middleware(middleware, client=client)
         # kiota's provider with an explicit allow-list: the token is only ever attached for this host.
         auth = AzureIdentityAuthenticationProvider(credential, scopes=[endpoint.scope],
                                                    allowed_hosts=[endpoint.host])
@@ -260,12 +303,31 @@ class GraphTransport:
                   headers: dict[str, str] | None = None) -> dict[str, Any]:
         from kiota_abstractions.method import Method
 
-        return await self._send(Method.GET, url, None, limiter, headers)
+        return await self._send(Method.GET, url, None, self._paced(limiter, self.app.for_request(self._api_path(url))),
+                                headers, queue=limiter is None)
 
     async def post(self, url: str, body: dict[str, Any], limiter: WindowLimiter | None = None) -> dict[str, Any]:
         from kiota_abstractions.method import Method
 
-        return await self._send(Method.POST, url, json.dumps(body).encode("utf-8"), limiter, None)
+        inner = body.get("requests") if url.endswith("/$batch") else None
+        if isinstance(inner, list):  # Graph counts every request inside a $batch
+            app = self.app.for_batch([str(item.get("url", "")) for item in inner if isinstance(item, dict)])
+        else:
+            app = self.app.for_request(self._api_path(url))
+        return await self._send(Method.POST, url, json.dumps(body).encode("utf-8"), self._paced(limiter, app), None,
+                                queue=limiter is None)
+
+    def _api_path(self, url: str) -> str:
+        """``/identity/b2xUserFlows?…`` of ``https://graph…/v1.0/identity/b2xUserFlows?…``."""
+        rest = url[len(self.endpoint.root):] if url.startswith(self.endpoint.root) else url
+        for api in ("/v1.0", "/beta"):
+            if rest.startswith(api):
+                return rest[len(api):]
+        return rest
+
+    @staticmethod
+    def _paced(limiter: WindowLimiter | None, app: tuple[tuple[WindowLimiter, int], ...]) -> PacedRequest:
+        return PacedRequest((((limiter, 1),) if limiter is not None else ()) + app)
 
     async def send(self, method: str, url: str, body: Any = None) -> tuple[int, Any]:
         """One request whose HTTP status the caller needs (``flowaudit apply``): (status, JSON body or None).
@@ -304,8 +366,12 @@ class GraphTransport:
         except (json.JSONDecodeError, UnicodeDecodeError):
             return response.status_code, None
 
-    async def _send(self, method: Any, url: str, content: bytes | None, limiter: WindowLimiter | None,
-                    headers: dict[str, str] | None) -> dict[str, Any]:
+    async def _send(self, method: Any, url: str, content: bytes | None, paced: PacedRequest,
+                    headers: dict[str, str] | None, *, queue: bool = True) -> dict[str, Any]:
+        """``queue``: wait for one of the FLOWAUDIT_MAX_IN_FLIGHT slots. A request paced by a tenant
+        budget (sign-ins, signInActivity, Conditional Access) does not, so that waiting for its
+        budget never holds a slot other sources could use; those requests are few at a time (one
+        sign-in page, one user page, a few What-If calls)."""
         from azure.core.exceptions import ClientAuthenticationError
         from kiota_abstractions.native_response_handler import NativeResponseHandler
         from kiota_abstractions.request_information import RequestInformation
@@ -324,10 +390,8 @@ class GraphTransport:
         if content is not None:
             info.set_stream_content(content, "application/json")
         info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
-        if limiter is not None:  # pace before taking a slot, so waiting never blocks other sources
-            info.add_request_options([_pacing_option(limiter)])
-            await limiter.acquire()
-        async with self._in_flight:
+        info.add_request_options([_pacing_option(paced)])  # acquired by the guard, for every attempt
+        async with self._in_flight if queue else contextlib.nullcontext():
             self.requests += 1
             try:
                 response: httpx.Response = await self._adapter.send_primitive_async(info, "bytes", None)

@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -57,9 +58,17 @@ def _load_waivers(request: AuditRequest) -> list[Waiver] | None:
     return parse_waivers(request.inline_waivers, f"{request.config_path}: waivers", known)
 
 
-def audit(request: AuditRequest, progress: AuditProgress | None = None) -> AuditResult:
-    """Run the audit the request asks for and return its result (no output written)."""
-    progress = progress or AuditProgress()
+@dataclass(frozen=True)
+class AuditInputs:
+    """What an audit reads besides its snapshot, read and validated before any (slow) collection."""
+
+    options: AuditOptions
+    waivers: list[Waiver] | None
+    previous: AuditResult | None
+
+
+def prepare(request: AuditRequest) -> AuditInputs:
+    """Check the request and read its rule selection, waivers and baseline (exit 2 on a bad one)."""
     _check(request)
     options = AuditOptions(only=set(request.rules.only) if request.rules.only is not None else None,
                            skip=set(request.rules.skip), parameters=request.rules.parameters,
@@ -71,6 +80,13 @@ def audit(request: AuditRequest, progress: AuditProgress | None = None) -> Audit
         raise UsageError(f"{exc} (config file {request.config_path})" if request.config_path else str(exc)) from None
     waivers = _load_waivers(request)
     previous = load_result(request.baseline) if request.baseline else None
+    return AuditInputs(options, waivers, previous)
+
+
+def audit(request: AuditRequest, progress: AuditProgress | None = None) -> AuditResult:
+    """Run the audit the request asks for and return its result (no output written)."""
+    progress = progress or AuditProgress()
+    inputs = prepare(request)
     scratch: Path | None = None
     try:
         if request.sample:
@@ -81,30 +97,38 @@ def audit(request: AuditRequest, progress: AuditProgress | None = None) -> Audit
             if request.save_snapshot is None:
                 scratch = Path(tempfile.mkdtemp(prefix="flowaudit-"))
             snapshot_path = _collect_live(request, request.save_snapshot or scratch / "snapshot")  # type: ignore[operator]
-        snapshot = open_snapshot(snapshot_path)
-        progress.snapshot_opened(snapshot_path.name, *snapshot_counts(snapshot))
-        total = len(select_rules(load_catalog(), options))
-        progress.rules_started(total)
-        clock = Stopwatch()
-        run = run_rules(Tenant(observe(snapshot, progress)), options, on_rule=progress.rule_started)
-        progress.rules_done(total, clock.seconds)
-        findings, report = (apply_waivers(run.findings, waivers, run.outcomes, snapshot.manifest.collected_at_iso)
-                            if waivers is not None else (run.findings, None))
-        comparison = None
-        if previous is not None:
-            if previous.tenantId.casefold() != snapshot.manifest.tenantId.casefold():
-                raise InputError(f"{request.baseline}: baseline is for tenant {previous.tenantId}, this audit is "
-                                 f"for {snapshot.manifest.tenantId}")
-            comparison = compare(previous, findings, run.outcomes)
-        result = assemble(run, snapshot, options, waivers=report, comparison=comparison, findings=findings)
-        for rule_id, seconds in sorted(run.seconds.items(), key=lambda item: -item[1]):
-            log.info("rule %s took %.3f s", rule_id, seconds)
-        gate = request.gate  # recorded so JUnit and `flowaudit report` agree with this exit code
-        return result.model_copy(update={"gate": GateSettings(failOn=gate.fail_on, requireComplete=gate.require_complete,
-                                                               failOnNew=gate.fail_on_new)})
+        return audit_snapshot(request, inputs, snapshot_path, progress)
     finally:
         if scratch is not None:  # a live audit without --save-snapshot keeps no tenant data on disk
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def audit_snapshot(request: AuditRequest, inputs: AuditInputs, snapshot_path: Path,
+                   progress: AuditProgress | None = None) -> AuditResult:
+    """Audit the snapshot at ``snapshot_path`` (given, or just collected) as the request asks."""
+    progress = progress or AuditProgress()
+    options, waivers, previous = inputs.options, inputs.waivers, inputs.previous
+    snapshot = open_snapshot(snapshot_path)
+    progress.snapshot_opened(snapshot_path.name, *snapshot_counts(snapshot))
+    total = len(select_rules(load_catalog(), options))
+    progress.rules_started(total)
+    clock = Stopwatch()
+    run = run_rules(Tenant(observe(snapshot, progress)), options, on_rule=progress.rule_started)
+    progress.rules_done(total, clock.seconds)
+    findings, report = (apply_waivers(run.findings, waivers, run.outcomes, snapshot.manifest.collected_at_iso)
+                        if waivers is not None else (run.findings, None))
+    comparison = None
+    if previous is not None:
+        if previous.tenantId.casefold() != snapshot.manifest.tenantId.casefold():
+            raise InputError(f"{request.baseline}: baseline is for tenant {previous.tenantId}, this audit is "
+                             f"for {snapshot.manifest.tenantId}")
+        comparison = compare(previous, findings, run.outcomes)
+    result = assemble(run, snapshot, options, waivers=report, comparison=comparison, findings=findings)
+    for rule_id, seconds in sorted(run.seconds.items(), key=lambda item: -item[1]):
+        log.info("rule %s took %.3f s", rule_id, seconds)
+    gate = request.gate  # recorded so JUnit and `flowaudit report` agree with this exit code
+    return result.model_copy(update={"gate": GateSettings(failOn=gate.fail_on, requireComplete=gate.require_complete,
+                                                           failOnNew=gate.fail_on_new)})
 
 
 def run_audit_command(request: AuditRequest) -> int:

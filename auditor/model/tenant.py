@@ -33,7 +33,7 @@ from auditor.model.graph import (
     UserFlowAttribute,
     UserFlowListener,
 )
-from auditor.model.signins import SignInAggregates, aggregate_sign_ins
+from auditor.model.signins import SIGN_IN_DECODER, SignIn, SignInAggregates, aggregate_sign_ins
 from auditor.snapshot.reader import Snapshot, SourceDamaged, SourceEntry, memory_snapshot
 from auditor.sources import OK, missing_record_keys
 from auditor.validation import describe_validation
@@ -71,7 +71,7 @@ class SourceDamage:
 
 
 def _record_name(record: Any) -> str:
-    ident = record.get("id") if isinstance(record, dict) else None
+    ident = record.get("id") if isinstance(record, dict) else getattr(record, "id", None)  # a dict, or a SignIn
     return f" (id {ident[:80]!r})" if isinstance(ident, str) and ident else ""
 
 
@@ -319,7 +319,24 @@ class Tenant:
             return aggregate_sign_ins((), guest_ids)
         # One streamed pass: a sign-in the aggregation cannot judge is added to the source's damage.
         damage = self._new_damage("signIns")
-        return aggregate_sign_ins(self._records("signIns", damage), guest_ids, reject=damage.record)
+        return aggregate_sign_ins(self._sign_in_records(damage), guest_ids, reject=damage.record)
+
+    def _sign_in_records(self, damage: SourceDamage) -> Iterator[tuple[int, dict[str, Any] | SignIn]]:
+        """:meth:`_records` of the sign-ins, decoded typed: a :class:`SignIn` carries the record keys by
+        its type (required, not null), so only the raw dicts (any other shape) are checked for them.
+        Sign-ins are folded field by field, never walked: no depth check (see model/signins.py)."""
+        try:
+            for lineno, record in self.snapshot.iter_typed("signIns", SIGN_IN_DECODER):
+                if type(record) is not SignIn:
+                    assert isinstance(record, dict)
+                    missing = missing_record_keys("signIns", record)
+                    if missing:
+                        damage.record(lineno, record, f"lacks {', '.join(missing)}, which every signIns record "
+                                                      "carries")
+                        continue
+                yield lineno, record
+        except SourceDamaged as exc:
+            damage.mismatch = str(exc)
 
     # -- Conditional Access: directory facts the evaluator judges policies against -------------
     # Each is empty when its source is not ok; callers check ``is_ok`` first, because a source that

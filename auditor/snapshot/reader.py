@@ -24,8 +24,9 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal, TypeVar
 
+import msgspec
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -46,6 +47,7 @@ from auditor.sources import ERROR, OK, SOURCE_KEYS, STATUSES
 from auditor.timefmt import EARLIEST, LATEST, iso_utc
 from auditor.validation import describe_validation
 
+T = TypeVar("T")
 # collectedAt lies in [EARLIEST, LATEST) (auditor/timefmt.py): a snapshot is taken by a tool that talks
 # to Graph, and the rules' date arithmetic stays far from datetime's limits.
 # Graph objects nest a few levels (a Conditional Access policy about eight); anything deeper is not
@@ -220,6 +222,38 @@ class Snapshot:
             raise SourceDamaged(key, f"{label}: holds {records} record(s) but the manifest's count for {key} "
                                      f"says {entry.count}")
 
+    def iter_typed(self, key: str, decoder: msgspec.json.Decoder[T]) -> Iterator[tuple[int, T | dict[str, Any]]]:
+        """:meth:`iter_numbered` for a consumer that reads a few fields of a huge source (sign-ins):
+        each line is decoded straight into ``decoder``'s type, which skips every other field in C
+        (several times faster than building the whole object). A line that does not fit the type
+        (a missing field, a value of another type, not JSON) is decoded as :meth:`iter_numbered`
+        decodes it, with the same errors, and yielded as the raw object, for the consumer to judge
+        as before. The record count is compared with the manifest in the same way."""
+        entry = self.source(key)
+        if not entry or not entry.file:
+            return
+        label = f"{self.path}/{entry.file}"
+        records = 0
+        typed = decoder.decode
+        with self._opener.open(entry.file, label) as raw:
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if entry.file.endswith(".gz") else raw  # type: ignore[assignment]
+            lineno = 0
+            try:
+                for lineno, line in enumerate(stream, start=1):
+                    if not line.strip():
+                        continue
+                    records += 1
+                    try:
+                        record: T | dict[str, Any] = typed(line)
+                    except (msgspec.DecodeError, RecursionError):  # ValidationError (another shape) is a DecodeError
+                        record = _decode_line(line, label, lineno, walked=False)
+                    yield lineno, record
+            except _READ_ERRORS as exc:
+                raise InputError(f"{label}: line {lineno + 1}: cannot read: {_describe(exc)}") from None
+        if entry.count is not None and records != entry.count:
+            raise SourceDamaged(key, f"{label}: holds {records} record(s) but the manifest's count for {key} "
+                                     f"says {entry.count}")
+
     def iter_records(self, key: str) -> Iterator[dict[str, Any]]:
         """Yield each raw Graph object of a source (see :meth:`iter_numbered`)."""
         for _, record in self.iter_numbered(key):
@@ -274,14 +308,24 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+# msgspec decodes JSON about twice as fast as the standard library (the parse is most of an
+# offline audit's time: a sign-in log is hundreds of thousands of lines). What msgspec refuses is
+# parsed again by the standard library, so a line is accepted exactly when json.loads accepts it
+# (lone surrogate escapes, NaN, UTF-16 text), and a line both refuse gets json's message, as before.
+_GENERIC = msgspec.json.Decoder()
+
+
 def _decode_line(line: bytes, label: str, lineno: int, walked: bool = True) -> dict[str, Any]:
     try:
-        record = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{label}: line {lineno}: invalid JSON: {exc}") from None
-    except RecursionError:
-        raise InputError(f"{label}: line {lineno}: JSON nested deeper than {MAX_DEPTH} levels "
-                         "(not a Graph object)") from None
+        record = _GENERIC.decode(line)
+    except (msgspec.DecodeError, RecursionError):  # msgspec has its own depth limit
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{label}: line {lineno}: invalid JSON: {exc}") from None
+        except RecursionError:
+            raise InputError(f"{label}: line {lineno}: JSON nested deeper than {MAX_DEPTH} levels "
+                             "(not a Graph object)") from None
     if not isinstance(record, dict):
         raise InputError(f"{label}: line {lineno}: expected a JSON object, got {type(record).__name__}")
     # Counting brackets is cheap and bounds the depth from above: only a line with many of them
