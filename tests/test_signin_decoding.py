@@ -22,8 +22,16 @@ MEMBER = "33333333-3333-4333-8333-333333333333"
 def _variants() -> list[dict]:
     strong = applied_policy("p-strong", with_strength=True)
     plain = [sign_in(GUEST, sign_in_id=f"ok-{n}") for n in range(3)]
+    # a strength that first asks for a method to be registered (not a failure), and one that failed
+    # on another control (not a strength failure either)
+    register = applied_policy("p-register", result="success", with_strength=True)
+    register["authenticationStrength"]["authenticationStrengthResult"] = "singleRegistrationRequired"
+    other_control = applied_policy("p-other", with_strength=True)
+    other_control["authenticationStrength"]["authenticationStrengthResult"] = "satisfied"
     failing = [sign_in(OTHER_GUEST, sign_in_id="fail-1", applied=[strong, applied_policy("p-mfa")]),
-               sign_in(GUEST, sign_in_id="na", ca_status="notApplied", requirement="multiFactorAuthentication")]
+               sign_in(GUEST, sign_in_id="na", ca_status="notApplied", requirement="multiFactorAuthentication"),
+               sign_in(GUEST, sign_in_id="reg", applied=[register, other_control,
+                                                         applied_policy("p-ok", result="success")])]
     odd = []
     for n, change in enumerate([
         lambda r: r["status"].update(errorCode=True),            # a bool is not an error code
@@ -72,8 +80,10 @@ def test_typed_and_plain_decoding_judge_every_sign_in_the_same(tmp_path: Path) -
         {GUEST, OTHER_GUEST}, reject=lambda n, r, why: plain_rejects.append((n, why)))
 
     assert typed == plain
-    assert typed.guest_sign_ins == 6 and typed.single_factor.count == 5 and typed.ca_not_applied.count == 1
-    assert set(typed.policy_failures) == {"p-strong", "p-mfa", "p-odd"} and set(typed.strength_failures) == {"p-strong"}
+    assert typed.guest_sign_ins == 7 and typed.single_factor.count == 6 and typed.ca_not_applied.count == 1
+    assert set(typed.policy_failures) == {"p-strong", "p-mfa", "p-odd", "p-other"}
+    assert set(typed.strength_failures) == {"p-strong"} and set(typed.strength_registration) == {"p-register"}
+    assert typed.ca_evaluated > 0 and not typed.policy_details_withheld
     # each record the plain path sets aside is set aside, for the same reason (the first examples are
     # spelled out, the rest counted), and so are the two without a record key
     account = tenant._damage["signIns"]
@@ -89,4 +99,4 @@ def test_a_usual_sign_in_is_decoded_typed_and_an_odd_one_as_it_was_written(tmp_p
 
     kinds = [type(record) for _, record in snapshot.iter_typed("signIns", SIGN_IN_DECODER)]
     typed_odd = {2, 6, 10}  # a requirement with a space, another user's id, odd display values
-    assert kinds == [SignIn] * 5 + [SignIn if n in typed_odd else dict for n in range(12)] + [dict]
+    assert kinds == [SignIn] * 6 + [SignIn if n in typed_odd else dict for n in range(12)] + [dict]
