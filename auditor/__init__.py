@@ -1,3 +1,3 @@
 """flowaudit: audit Microsoft Entra self-service sign-up via user flows."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

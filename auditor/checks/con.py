@@ -202,7 +202,7 @@ def certificate_expires_soon(ctx: CheckContext) -> list[Hit]:
             left = (cert.notAfter - ctx.now.timestamp()) / 86400
             hits.append(Hit(
                 _resource(connector),
-                f"The client certificate API connector '{_name(connector)}' uses expires on "
+                f"The client certificate that API connector '{_name(connector)}' uses expires on "
                 f"{_iso(cert.notAfter)[:10]}, in {left:.0f} day(s) (threshold {days}).",
                 {**_cert_evidence(cert), "notBefore": _iso(cert.notBefore) if cert.notBefore is not None else None,
                  "chosenBy": basis, "certificates": len(certs), "daysLeft": round(left, 1), "thresholdDays": days,

@@ -22,7 +22,7 @@ identity_principal_id="$(az identity show -g "$rg" -n "$identity" --query princi
 
 # Image: built in the registry from this checkout (docs/recipes/container/Dockerfile).
 az acr create -g "$rg" -n "$registry" --sku Basic -o none
-az acr build -r "$registry" -t flowaudit:0.1.0 -f docs/recipes/container/Dockerfile .
+az acr build -r "$registry" -t flowaudit:0.2.0 -f docs/recipes/container/Dockerfile .
 az role assignment create --assignee-object-id "$identity_principal_id" --assignee-principal-type ServicePrincipal \
   --role AcrPull --scope "$(az acr show -n "$registry" --query id -o tsv)" -o none
 
