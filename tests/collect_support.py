@@ -150,6 +150,20 @@ def plain_what_if(policies: Any) -> Any:
     return answer
 
 
+def unreachable_graph() -> Any:
+    """Stands where a GraphDouble would, at a local port nobody listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    class Closed:
+        url = f"http://127.0.0.1:{port}"
+
+    return Closed()
+
+
 def run_collect(out: Path, double: GraphDouble, *args: str, token: str | None = TOKEN,
                 env: dict[str, str] | None = None) -> Result:
     environment = {**FAST_ENV, **(env or {})}

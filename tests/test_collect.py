@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from collect_support import TOKEN, make_token, manifest, records, run_collect, serve_tenant
+from collect_support import TOKEN, make_token, manifest, records, run_collect, serve_tenant, unreachable_graph
 from graph_double import GraphDouble
 from graphdata import (
     assignment,
@@ -266,16 +266,7 @@ def test_expired_token_and_missing_token(graph: GraphDouble, tmp_path: Path) -> 
 
 
 def test_unreachable_graph_exits_3(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-
-    class Closed:
-        url = f"http://127.0.0.1:{port}"
-
-    result = run_collect(tmp_path / "snap", Closed())  # type: ignore[arg-type]
+    result = run_collect(tmp_path / "snap", unreachable_graph())
     assert result.exit_code == 3
     assert "Graph unreachable" in result.stderr and "Traceback" not in result.output
 

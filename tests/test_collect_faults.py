@@ -30,6 +30,7 @@ from collect_support import (
     make_token,
     run_cli,
     serve_tenant,
+    unreachable_graph,
 )
 from graph_double import GraphDouble
 from graphdata import (
@@ -469,16 +470,7 @@ def test_the_token_rejected_everywhere_exits_3_with_one_line(tmp_path: Path) -> 
 
 
 def test_graph_unreachable_exits_3_with_one_line(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-
-    class Closed:
-        url = f"http://127.0.0.1:{port}"
-
-    process = collect_cli(tmp_path / "snap", Closed())  # type: ignore[arg-type]
+    process = collect_cli(tmp_path / "snap", unreachable_graph())
     assert process.returncode == 3
     lines = [line for line in process.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Graph unreachable" in lines[0]

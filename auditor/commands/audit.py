@@ -15,6 +15,7 @@ import click
 from auditor._format.output import check_output_template, resolve_output_dir, write_outputs
 from auditor.baseline import compare
 from auditor.catalog import load_catalog
+from auditor.commands._outputs import echo_written
 from auditor.console import render_summary
 from auditor.engine import AuditOptions, assemble, run_rules, select_rules
 from auditor.errors import InputError, UsageError
@@ -143,12 +144,7 @@ def run_audit_command(request: AuditRequest) -> int:
     if not request.quiet:
         click.echo(render_summary(result), nl=False)
         _warn_waivers(result)
-        for path in written:
-            click.echo(f"wrote {path}", err=True)
-        click.echo("")
-        report = next((p for name in ("report.html", "report.pdf") for p in written if p.name == name), None)
-        if report is not None:
-            click.echo(f"Report: {report}")
+        echo_written(written, ("report.html", "report.pdf"))
         click.echo(decision.verdict)
     # The verdict already said why on this screen; a pipeline (stdout and stderr apart) still gets
     # the "flowaudit: ..." line on stderr.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from auditor.commands._outputs import echo_written
 from auditor.portfolio.model import Portfolio
 from auditor.severity import SEVERITIES
 from auditor.text import for_terminal
@@ -43,12 +44,7 @@ def _finish(portfolio: Portfolio, written: list[Path], quiet: bool) -> int:
     summary = portfolio.summary
     if not quiet:
         click.echo(render_table(portfolio), nl=False)
-        for path in written:
-            click.echo(f"wrote {path}", err=True)
-        click.echo("")
-        report = next((p for name in ("portfolio.html", "portfolio.pdf") for p in written if p.name == name), None)
-        if report is not None:
-            click.echo(f"Report: {report}")
+        echo_written(written, ("portfolio.html", "portfolio.pdf"))
         click.echo(for_terminal(summary.verdict))
     if summary.exitCode and (quiet or not sys.stdout.isatty()):
         click.echo(f"flowaudit: {for_terminal(summary.verdict)}", err=True)

@@ -202,25 +202,8 @@ class Snapshot:
         fold reads a few top-level fields): it skips the MAX_DEPTH check, which costs a sixth of the
         decoding on million-line files; nesting too deep for the decoder itself is still an error.
         """
-        entry = self.source(key)
-        if not entry or not entry.file:
-            return
-        label = f"{self.path}/{entry.file}"
-        records = 0
-        with self._opener.open(entry.file, label) as raw:
-            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if entry.file.endswith(".gz") else raw  # type: ignore[assignment]
-            lineno = 0
-            try:
-                for lineno, line in enumerate(stream, start=1):
-                    if not line.strip():
-                        continue
-                    records += 1
-                    yield lineno, _decode_line(line, label, lineno, walked)
-            except _READ_ERRORS as exc:
-                raise InputError(f"{label}: line {lineno + 1}: cannot read: {_describe(exc)}") from None
-        if entry.count is not None and records != entry.count:
-            raise SourceDamaged(key, f"{label}: holds {records} record(s) but the manifest's count for {key} "
-                                     f"says {entry.count}")
+        for lineno, line, label in self._lines(key):
+            yield lineno, _decode_line(line, label, lineno, walked)
 
     def iter_typed(self, key: str, decoder: msgspec.json.Decoder[T]) -> Iterator[tuple[int, T | dict[str, Any]]]:
         """:meth:`iter_numbered` for a consumer that reads a few fields of a huge source (sign-ins):
@@ -229,12 +212,22 @@ class Snapshot:
         (a missing field, a value of another type, not JSON) is decoded as :meth:`iter_numbered`
         decodes it, with the same errors, and yielded as the raw object, for the consumer to judge
         as before. The record count is compared with the manifest in the same way."""
+        typed = decoder.decode
+        for lineno, line, label in self._lines(key):
+            try:
+                record: T | dict[str, Any] = typed(line)
+            except (msgspec.DecodeError, RecursionError):  # ValidationError (another shape) is a DecodeError
+                record = _decode_line(line, label, lineno, walked=False)
+            yield lineno, record
+
+    def _lines(self, key: str) -> Iterator[tuple[int, bytes, str]]:
+        """``(line number, line, file label)`` for each non-blank line of a source's file; a file that
+        cannot be read is an InputError, a record count other than the manifest's SourceDamaged."""
         entry = self.source(key)
         if not entry or not entry.file:
             return
         label = f"{self.path}/{entry.file}"
         records = 0
-        typed = decoder.decode
         with self._opener.open(entry.file, label) as raw:
             stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if entry.file.endswith(".gz") else raw  # type: ignore[assignment]
             lineno = 0
@@ -243,11 +236,7 @@ class Snapshot:
                     if not line.strip():
                         continue
                     records += 1
-                    try:
-                        record: T | dict[str, Any] = typed(line)
-                    except (msgspec.DecodeError, RecursionError):  # ValidationError (another shape) is a DecodeError
-                        record = _decode_line(line, label, lineno, walked=False)
-                    yield lineno, record
+                    yield lineno, line, label
             except _READ_ERRORS as exc:
                 raise InputError(f"{label}: line {lineno + 1}: cannot read: {_describe(exc)}") from None
         if entry.count is not None and records != entry.count:
