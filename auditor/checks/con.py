@@ -6,13 +6,14 @@ their credential in the query string.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from auditor.checks import CheckContext, Hit, NotApplicable, NotEvaluated, Resource, check
 from auditor.errors import InputError
 from auditor.model.graph import ApiConnector, Certificate, fold
 from auditor.redact import redact_url, secret_params
+from auditor.timefmt import iso_from_unix
 
 # apiAuthenticationConfigurationBase's subtypes a GET returns: basicAuthentication and
 # clientCertificateAuthentication (pkcs12Certificate is the upload shape, also "certificate").
@@ -72,10 +73,6 @@ def _absolute_url(url: str | None) -> bool:
         return False
 
 
-def _iso(unix_seconds: int) -> str:
-    return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _certificates(connector: ApiConnector) -> list[Certificate]:
     config = connector.authenticationConfiguration
     return list(config.certificateList or []) if config else []
@@ -86,7 +83,7 @@ def _expired(cert: Certificate, now: datetime) -> bool:
 
 
 def _cert_evidence(cert: Certificate) -> dict[str, object]:
-    return {"thumbprint": cert.thumbprint, "notAfter": _iso(cert.notAfter) if cert.notAfter is not None else None,
+    return {"thumbprint": cert.thumbprint, "notAfter": iso_from_unix(cert.notAfter) if cert.notAfter is not None else None,
             "isActive": cert.isActive}
 
 
@@ -147,9 +144,9 @@ def certificate_expired(ctx: CheckContext) -> list[Hit]:
             hits.append(Hit(
                 _resource(connector),
                 f"Every client certificate of API connector '{_name(connector)}' has expired (the latest on "
-                f"{_iso(latest.notAfter or 0)[:10]}): calls to it fail.",
+                f"{iso_from_unix(latest.notAfter or 0)[:10]}): calls to it fail.",
                 {"certificates": [_cert_evidence(c) for c in sorted(certs, key=lambda c: c.notAfter or 0)],
-                 "collectedAt": _iso(int(ctx.now.timestamp())), "targetUrl": _shown_url(connector)}))
+                 "collectedAt": iso_from_unix(int(ctx.now.timestamp())), "targetUrl": _shown_url(connector)}))
     return hits
 
 
@@ -203,10 +200,10 @@ def certificate_expires_soon(ctx: CheckContext) -> list[Hit]:
             hits.append(Hit(
                 _resource(connector),
                 f"The client certificate that API connector '{_name(connector)}' uses expires on "
-                f"{_iso(cert.notAfter)[:10]}, in {left:.0f} day(s) (threshold {days}).",
-                {**_cert_evidence(cert), "notBefore": _iso(cert.notBefore) if cert.notBefore is not None else None,
+                f"{iso_from_unix(cert.notAfter)[:10]}, in {left:.0f} day(s) (threshold {days}).",
+                {**_cert_evidence(cert), "notBefore": iso_from_unix(cert.notBefore) if cert.notBefore is not None else None,
                  "chosenBy": basis, "certificates": len(certs), "daysLeft": round(left, 1), "thresholdDays": days,
-                 "collectedAt": _iso(int(ctx.now.timestamp())), "targetUrl": _shown_url(connector)}))
+                 "collectedAt": iso_from_unix(int(ctx.now.timestamp())), "targetUrl": _shown_url(connector)}))
     return hits
 
 

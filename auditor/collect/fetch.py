@@ -38,7 +38,7 @@ from auditor.collect.transport import (
     describe_cap,
     retry_after_seconds,
 )
-from auditor.snapshot.writer import iso_utc, output_errors
+from auditor.snapshot.writer import output_errors
 from auditor.sources import (
     BY_KEY,
     ERROR,
@@ -51,6 +51,7 @@ from auditor.sources import (
     encode_query,
     missing_record_keys,
 )
+from auditor.timefmt import iso_utc
 
 SIGN_IN_FIELDS = ("id,createdDateTime,userId,userPrincipalName,userDisplayName,appId,appDisplayName,userType,"
                   "authenticationRequirement,conditionalAccessStatus,status,appliedConditionalAccessPolicies,"

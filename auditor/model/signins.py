@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from auditor.model._base import fold
 from auditor.model.graph import ID_PATTERN
 
 
@@ -64,10 +65,6 @@ class SignInAggregates:
     def policy_details_withheld(self) -> bool:
         """Every sign-in with conditionalAccessStatus success/failure has an empty policy list."""
         return self.ca_evaluated > 0 and self.ca_with_policies == 0
-
-
-def _fold(value: Any) -> str:
-    return value.casefold() if isinstance(value, str) else ""
 
 
 def _text(value: Any) -> str | None:
@@ -164,7 +161,7 @@ def _applied_policy(agg: SignInAggregates, policy_id: str, name: Any, result: st
     sign-in: the common cases (a plain "success", no strength) are decided with one lookup each."""
     failed = result == "failure" or result.casefold() == "failure"
     if isinstance(strength, dict):
-        outcome = _fold(strength.get("authenticationStrengthResult"))
+        outcome = fold(strength.get("authenticationStrengthResult"))
         if not failed and outcome not in STRENGTH_REGISTRATION:
             return
     elif failed:
@@ -248,7 +245,7 @@ def aggregate_sign_ins(records: Iterable[tuple[int, dict[str, Any] | SignIn]], g
                                 user_id, app_key, created)
             continue
         assert isinstance(record, dict)
-        if not agg.ca_with_policies and _fold(record.get("conditionalAccessStatus")) in _CA_EVALUATED:
+        if not agg.ca_with_policies and fold(record.get("conditionalAccessStatus")) in _CA_EVALUATED:
             agg.ca_evaluated += 1
             if record.get("appliedConditionalAccessPolicies"):
                 agg.ca_with_policies += 1
@@ -278,9 +275,9 @@ def aggregate_sign_ins(records: Iterable[tuple[int, dict[str, Any] | SignIn]], g
         if created > agg.last_seen.get(user_id, ""):
             agg.last_seen[user_id] = created
         succeeded = record["status"]["errorCode"] == 0
-        if succeeded and _fold(record["authenticationRequirement"]) == "singlefactorauthentication":
+        if succeeded and fold(record["authenticationRequirement"]) == "singlefactorauthentication":
             agg.single_factor.add(user_id, app_key, created)
-        if succeeded and _fold(record["conditionalAccessStatus"]) == "notapplied":
+        if succeeded and fold(record["conditionalAccessStatus"]) == "notapplied":
             agg.ca_not_applied.add(user_id, app_key, created)
         for applied in record["appliedConditionalAccessPolicies"]:  # each an object with string id/result
             _applied_policy(agg, applied["id"], applied.get("displayName"), applied["result"],

@@ -26,17 +26,16 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from auditor import __version__
 from auditor.errors import InputError
+from auditor.snapshot.format import FORMAT, MANIFEST, VERSION
 from auditor.sources import BY_KEY, OK, SOURCE_KEYS
+from auditor.timefmt import iso_utc
 
-FORMAT = "flowaudit-snapshot"
-VERSION = 1
-MANIFEST = "manifest.json"
 # Names a snapshot directory may hold besides its manifest (what any version of the writer writes).
 _DATA_NAMES = frozenset(f"{key}{ext}" for key in SOURCE_KEYS for ext in (".jsonl", ".jsonl.gz"))
 
@@ -53,10 +52,6 @@ _REASONS = {
     errno.ENOENT: "a directory on the way does not exist and cannot be created",
     errno.ELOOP: "too many symbolic links on the way",
 }
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def source_entry(key: str, *, status: str, file: str | None, count: int | None, partial: bool,
