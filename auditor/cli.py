@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -275,10 +275,33 @@ def _rule_ids(ctx: click.Context, name: str) -> frozenset[str] | None:
 
 # --- diff -----------------------------------------------------------------------------------------
 
+class RegistryChoice(click.Choice[str]):
+    """A choice whose values are a registry's keys, read when first needed: the registry's module
+    (auditor.diff, with the result models) is imported only by a command that uses it."""
+
+    def __init__(self, registry: Callable[[], Iterable[str]]) -> None:
+        super().__init__(())
+        self._registry = registry
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._registry())
+
+    @choices.setter
+    def choices(self, _value: object) -> None:  # click's __init__ assigns it
+        pass
+
+
+def _diff_renderers() -> Iterable[str]:
+    from auditor.diff import RENDERERS
+
+    return RENDERERS
+
+
 @cli.command(short_help="New, resolved and not reassessed findings of two results.")
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "md"]), default="table", show_default=True,
+@click.option("--format", "fmt", type=RegistryChoice(_diff_renderers), default="table", show_default=True,
               help="Output on stdout.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES, case_sensitive=False), default="high",
               show_default=True, envvar=["FLOWAUDIT_DIFF_FAIL_ON", "FLOWAUDIT_FAIL_ON"],

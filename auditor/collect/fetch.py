@@ -122,6 +122,13 @@ class SourceOutcome:
         else:
             self.status = classify(error, api=api, cloud=cloud, key=self.key)
 
+    def fail_some(self, errors: list[GraphError], *, api: str, cloud: str) -> None:
+        """End the source on the worst of the failures of some of its requests (untrusted data first):
+        what the others read is kept, and the source is at least partial."""
+        self.fail(next((e for e in errors if e.untrusted), errors[0]), api=api, cloud=cloud)
+        if self.status == OK:
+            self.partial = True
+
     def add_note(self, text: str) -> None:
         self.note = f"{self.note}; {text}" if self.note else text
 
@@ -422,11 +429,8 @@ class Fetcher:
             outcome.partial = True
             outcome.add_note("conditionalAccessPolicies is partial: some groups may be missing")
         if failed:
-            first = failed[sorted(failed, key=str.casefold)[0]]
-            untrusted = next((e for e in failed.values() if e.untrusted), None)
-            outcome.fail(untrusted or first, api=source.api, cloud=self.endpoint.cloud)
-            if outcome.status == OK:
-                outcome.partial = True
+            outcome.fail_some([failed[g] for g in sorted(failed, key=str.casefold)], api=source.api,
+                              cloud=self.endpoint.cloud)
             outcome.extra["failedGroups"] = sorted(failed, key=str.casefold)
         if not_found:
             outcome.extra["notFound"] = not_found
@@ -473,10 +477,7 @@ class Fetcher:
             outcome.records.extend(part.records)
         failures = [p.error for p in parts if p.error is not None]
         if failures:
-            worst = next((e for e in failures if e.untrusted), failures[0])
-            outcome.fail(worst, api=source.api, cloud=self.endpoint.cloud)
-            if outcome.status == OK:
-                outcome.partial = True
+            outcome.fail_some(failures, api=source.api, cloud=self.endpoint.cloud)
         return outcome
 
     async def _service_principals(self, app_ids: list[str]) -> SourceOutcome:
