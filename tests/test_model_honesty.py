@@ -37,6 +37,7 @@ from graphdata import (
 from auditor.engine import AuditOptions, run_rules
 from auditor.model.tenant import Tenant
 from auditor.result import RuleOutcome
+from auditor.shapes import service_principal
 
 APP = "3dfff01b-0afb-4a07-967f-d1ccbd81102a"
 GUEST = "7c1f5a2e-9b8d-4e3f-a6c1-2b3d4e5f6a7b"
@@ -91,6 +92,15 @@ def _single_factor_sign_in() -> dict[str, Any]:
 
 def _sign_up_without_flows() -> dict[str, Any]:
     return {}
+
+
+def _open_sign_up_to_app() -> dict[str, Any]:
+    return {"b2xUserFlows": [flow("B2X_1_a")], "userFlowApplications": [listener("B2X_1_a", [APP])],
+            "linkedServicePrincipals": [service_principal(APP, "Supplier Portal")]}
+
+
+def _everyone_can_invite() -> dict[str, Any]:
+    return {"authorizationPolicy": [{**DEFAULT_SOURCES["authorizationPolicy"][0], "allowInvitesFrom": "everyone"}]}
 
 
 def _cert(record: dict[str, Any]) -> dict[str, Any]:
@@ -227,6 +237,15 @@ CASES: list[tuple[str, str, Callable[[], dict[str, Any]], str, Callable[[dict[st
      "allowExternalIdToUseEmailOtp"),
     ("SIG001", "authenticationRequirement not a member", _single_factor_sign_in, "signIns",
      _set(_self, "authenticationRequirement", "singleFactorAuthentication "), "authenticationRequirement"),
+    # found by the snapshot fuzzer (seed 7): a lax bool read 1 / "true" as "assignment required"
+    ("APP003", "appRoleAssignmentRequired 1", _open_sign_up_to_app, "linkedServicePrincipals",
+     _set(_self, "appRoleAssignmentRequired", 1), "field 'appRoleAssignmentRequired'"),
+    ("APP003", "appRoleAssignmentRequired 'true'", _open_sign_up_to_app, "linkedServicePrincipals",
+     _set(_self, "appRoleAssignmentRequired", "true"), "field 'appRoleAssignmentRequired'"),
+    ("GUE002", "allowInvitesFrom not a member", _everyone_can_invite, "authorizationPolicy",
+     _set(_self, "allowInvitesFrom", "every\ud800one"), "not one of the documented values"),
+    ("GUE002", "allowInvitesFrom unknownFutureValue", _everyone_can_invite, "authorizationPolicy",
+     _set(_self, "allowInvitesFrom", "unknownFutureValue"), "not one of the documented values"),
 ]
 
 

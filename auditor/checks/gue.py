@@ -12,6 +12,7 @@ from auditor.model.directory import AccessReviewDefinition
 from auditor.model.graph import (
     GUEST_ROLE_LEVELS,
     INVITES_FROM_EVERYONE,
+    INVITES_FROM_VALUES,
     MEMBER_ROLE_ID,
     AuthorizationPolicy,
     User,
@@ -81,7 +82,12 @@ def guests_can_invite(ctx: CheckContext) -> list[Hit]:
     settings = _settings(ctx)
     if not settings.allowInvitesFrom:
         raise NotEvaluated("authorizationPolicy carries no allowInvitesFrom: who can invite cannot be told")
-    if fold(settings.allowInvitesFrom) != INVITES_FROM_EVERYONE:
+    value = fold(settings.allowInvitesFrom)
+    if value not in INVITES_FROM_VALUES:  # e.g. unknownFutureValue: neither "guests can" nor "they cannot"
+        raise NotEvaluated(f"authorizationPolicy.allowInvitesFrom is {settings.allowInvitesFrom!r}, not one of the "
+                           "documented values (none, adminsAndGuestInviters, adminsGuestInvitersAndAllMembers, "
+                           "everyone)")
+    if value != INVITES_FROM_EVERYONE:
         return []
     return [Hit(POLICY,
                 "Everyone in the organisation, guests included, can invite external users (allowInvitesFrom = "

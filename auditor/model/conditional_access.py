@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, field_validator
 
 from auditor.model._base import GraphObject, fold
 
@@ -200,10 +200,10 @@ class NamedLocation(GraphObject):
 
     id: str = ""
     displayName: str | None = None
-    isTrusted: bool | None = None
+    isTrusted: StrictBool | None = None
     ipRanges: list[IpRange] | None = None
     countriesAndRegions: StrList | None = None
-    includeUnknownCountriesAndRegions: bool | None = None
+    includeUnknownCountriesAndRegions: StrictBool | None = None
 
     @property
     def is_country(self) -> bool:
@@ -268,16 +268,16 @@ class ConditionalAccessGroup(GraphObject):
 # --- cross-tenant access settings ------------------------------------------------------------------------
 
 class InboundTrust(GraphObject):
-    isMfaAccepted: bool | None = None
-    isCompliantDeviceAccepted: bool | None = None
-    isHybridAzureADJoinedDeviceAccepted: bool | None = None
+    isMfaAccepted: StrictBool | None = None
+    isCompliantDeviceAccepted: StrictBool | None = None
+    isHybridAzureADJoinedDeviceAccepted: StrictBool | None = None
 
 
 class CrossTenantAccessPolicyConfiguration(GraphObject):
     """The default (``isServiceDefault`` present, no ``tenantId``) or one partner (``tenantId``)."""
 
     tenantId: str | None = None
-    isServiceDefault: bool | None = None
+    isServiceDefault: StrictBool | None = None
     inboundTrust: InboundTrust | None = None
 
     @property
@@ -294,7 +294,7 @@ class CrossTenantAccessPolicyConfiguration(GraphObject):
 class WhatIfAnalysisResult(ConditionalAccessPolicy):
     """A ``whatIfAnalysisResult``: a policy as Microsoft evaluated it for the requested sign-in."""
 
-    policyApplies: bool | None = None
+    policyApplies: StrictBool | None = None
     analysisReasons: StrList = Field(default_factory=list)
 
 

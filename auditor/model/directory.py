@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime
 from urllib.parse import unquote_plus
 
-from pydantic import Field
+from pydantic import Field, StrictBool, StrictInt
 
 from auditor.model.graph import GraphObject, fold
 
@@ -25,8 +25,8 @@ class ServicePrincipal(GraphObject):
     id: str
     appId: str
     displayName: str | None = None
-    appRoleAssignmentRequired: bool | None = None  # None: not returned (not selected), i.e. unknown
-    accountEnabled: bool | None = None
+    appRoleAssignmentRequired: StrictBool | None = None  # None: not returned (not selected), i.e. unknown
+    accountEnabled: StrictBool | None = None
 
     @property
     def label(self) -> str:
@@ -79,14 +79,14 @@ class AccessReviewScope(GraphObject):
 
 class RecurrencePattern(GraphObject):
     type: str | None = None
-    interval: int | None = None
+    interval: StrictInt | None = None
 
 
 class RecurrenceRange(GraphObject):
     type: str | None = None
     startDate: str | None = None
     endDate: str | None = None
-    numberOfOccurrences: int | None = None
+    numberOfOccurrences: StrictInt | None = None
 
 
 class PatternedRecurrence(GraphObject):
@@ -96,10 +96,10 @@ class PatternedRecurrence(GraphObject):
 
 class AccessReviewSettings(GraphObject):
     recurrence: PatternedRecurrence | None = None
-    autoApplyDecisionsEnabled: bool | None = None
-    defaultDecisionEnabled: bool | None = None
+    autoApplyDecisionsEnabled: StrictBool | None = None
+    defaultDecisionEnabled: StrictBool | None = None
     defaultDecision: str | None = None
-    instanceDurationInDays: int | None = None
+    instanceDurationInDays: StrictInt | None = None
 
 
 def _date(value: str | None) -> date | None:

@@ -395,6 +395,9 @@ GUEST_ROLE_LEVELS = {
     RESTRICTED_GUEST_ROLE_ID: "Restricted access",
 }
 INVITES_FROM_EVERYONE = "everyone"
+# allowInvitesFrom's documented values (casefolded); any other value says nothing about who can invite.
+INVITES_FROM_VALUES = frozenset({"none", "adminsandguestinviters", "adminsguestinvitersandallmembers",
+                                 INVITES_FROM_EVERYONE})
 
 
 class AuthorizationPolicy(GraphObject):
