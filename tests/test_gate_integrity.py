@@ -211,7 +211,12 @@ def test_signals_exit_130_and_143_leaving_no_output(tmp_path: Path, signum: int,
     fifo = tmp_path / "flowaudit.yaml"
     os.mkfifo(fifo)
     out = tmp_path / "out"
-    proc = subprocess.Popen([FLOWAUDIT, "audit", "--sample", "clean", "--config", str(fifo), "--output-dir", str(out)],
+    # A child inherits ignored signals: under nohup, or a runner that starts jobs in the background,
+    # SIGINT arrives ignored and Python installs no Ctrl-C handler. The exec wrapper sets it back to
+    # the default first, as a terminal gives it (the exec keeps SIG_DFL; preexec_fn is not thread-safe).
+    default_sigint = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", default_sigint, FLOWAUDIT, "audit", "--sample", "clean",
+                             "--config", str(fifo), "--output-dir", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     writer = None
     try:
