@@ -25,6 +25,7 @@ from graphdata import (
     TENANT_ID,
     assignment,
     attribute,
+    ca_policy,
     cert,
     connector,
     flow,
@@ -97,6 +98,22 @@ def _sign_up_without_flows() -> dict[str, Any]:
 def _open_sign_up_to_app() -> dict[str, Any]:
     return {"b2xUserFlows": [flow("B2X_1_a")], "userFlowApplications": [listener("B2X_1_a", [APP])],
             "linkedServicePrincipals": [service_principal(APP, "Supplier Portal")]}
+
+
+def _mfa_policy_excluding_guests() -> dict[str, Any]:
+    return {"b2xUserFlows": [flow("B2X_1_a")], "userFlowApplications": [listener("B2X_1_a", [APP])],
+            "conditionalAccessPolicies": [ca_policy("p-1", "MFA for everyone but guests",
+                                                    exclude_guest_types="b2bCollaborationGuest")]}
+
+
+def _mfa_policy_excluding_guests_by_keyword() -> dict[str, Any]:
+    return {"b2xUserFlows": [flow("B2X_1_a")], "userFlowApplications": [listener("B2X_1_a", [APP])],
+            "conditionalAccessPolicies": [ca_policy("p-1", "MFA for everyone but guests",
+                                                    exclude_users=["GuestsOrExternalUsers"])]}
+
+
+def _guest_exclusion(record: dict[str, Any]) -> dict[str, Any]:
+    return record["conditions"]["users"]["excludeGuestsOrExternalUsers"]
 
 
 def _everyone_can_invite() -> dict[str, Any]:
@@ -242,6 +259,12 @@ CASES: list[tuple[str, str, Callable[[], dict[str, Any]], str, Callable[[dict[st
      _set(_self, "appRoleAssignmentRequired", 1), "field 'appRoleAssignmentRequired'"),
     ("APP003", "appRoleAssignmentRequired 'true'", _open_sign_up_to_app, "linkedServicePrincipals",
      _set(_self, "appRoleAssignmentRequired", "true"), "field 'appRoleAssignmentRequired'"),
+    # a collection that is not strings was read as other strings ("7"): the exclusion vanished and
+    # the policy seemed to cover guests
+    ("CAP002", "excluded guest types an integer", _mfa_policy_excluding_guests, "conditionalAccessPolicies",
+     _set(_guest_exclusion, "guestOrExternalUserTypes", 7), "guestOrExternalUserTypes"),
+    ("CAP002", "excludeUsers a list of integers", _mfa_policy_excluding_guests_by_keyword,
+     "conditionalAccessPolicies", _set(lambda r: r["conditions"]["users"], "excludeUsers", [7]), "excludeUsers"),
     ("GUE002", "allowInvitesFrom not a member", _everyone_can_invite, "authorizationPolicy",
      _set(_self, "allowInvitesFrom", "every\ud800one"), "not one of the documented values"),
     ("GUE002", "allowInvitesFrom unknownFutureValue", _everyone_can_invite, "authorizationPolicy",

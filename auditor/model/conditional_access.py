@@ -22,14 +22,16 @@ from auditor.model._base import GraphObject, fold
 
 
 def _as_list(value: Any) -> list[str]:
-    """A JSON array, a comma-separated flags string, or null → a list of non-empty strings."""
+    """A JSON array of strings, a comma-separated flags string, or null → a list of non-empty strings.
+    Anything else is not what Graph returns: the record is set aside rather than read as a different
+    list (an exclusion of ``7`` read as the id "7" would drop the real exclusion)."""
     if value is None:
         return []
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, list | tuple):
-        return [str(v).strip() for v in value if v is not None and str(v).strip()]
-    return [str(value)]
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise ValueError("expected an array of strings or a comma-separated string")
 
 
 StrList = Annotated[list[str], BeforeValidator(_as_list)]
