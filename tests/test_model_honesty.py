@@ -112,6 +112,12 @@ def _mfa_policy_excluding_guests_by_keyword() -> dict[str, Any]:
                                                     exclude_users=["GuestsOrExternalUsers"])]}
 
 
+def _report_only_mfa_pilot() -> dict[str, Any]:
+    return {"b2xUserFlows": [flow("B2X_1_a")], "userFlowApplications": [listener("B2X_1_a", [APP])],
+            "conditionalAccessPolicies": [ca_policy("p-1", "Guest MFA pilot", include_apps=[APP],
+                                                    state="enabledForReportingButNotEnforced")]}
+
+
 def _guest_exclusion(record: dict[str, Any]) -> dict[str, Any]:
     return record["conditions"]["users"]["excludeGuestsOrExternalUsers"]
 
@@ -265,6 +271,8 @@ CASES: list[tuple[str, str, Callable[[], dict[str, Any]], str, Callable[[dict[st
      _set(_guest_exclusion, "guestOrExternalUserTypes", 7), "guestOrExternalUserTypes"),
     ("CAP002", "excludeUsers a list of integers", _mfa_policy_excluding_guests_by_keyword,
      "conditionalAccessPolicies", _set(lambda r: r["conditions"]["users"], "excludeUsers", [7]), "excludeUsers"),
+    ("CAP003", "state not a member", _report_only_mfa_pilot, "conditionalAccessPolicies",
+     _set(_self, "state", "enabledForReporting"), "field 'state'"),
     ("GUE002", "allowInvitesFrom not a member", _everyone_can_invite, "authorizationPolicy",
      _set(_self, "allowInvitesFrom", "every\ud800one"), "not one of the documented values"),
     ("GUE002", "allowInvitesFrom unknownFutureValue", _everyone_can_invite, "authorizationPolicy",
