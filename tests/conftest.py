@@ -51,3 +51,11 @@ def recording_server():
     server = RecordingServer()
     yield server
     server.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    # `make test` runs `pytest -q`, which hides the header where pytest-randomly names its seed: say
+    # it last, beside the result, so a failure seen once in CI can be replayed in the same order.
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(f"test order: --randomly-seed={seed} (pass it to pytest to replay this order)")
