@@ -17,7 +17,8 @@ REDACTED = "REDACTED"
 SECRET_PARAMS = frozenset({"sig", "code", "key", "api-key", "apikey", "token", "secret", "password"})
 # Redaction is broader than detection: any parameter whose name suggests a credential.
 _REDACT_NAME = re.compile(r"sig|code|key|token|secret|password|passwd|pwd|auth|credential", re.IGNORECASE)
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+")
+# No word boundary before the scheme: a URL glued to other text ("…c1dhttps://…?sig=…") is still one.
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+")
 _PARAM = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
 _USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@]*)@")
 _MASK = re.compile(r"^\*{3,}$")
