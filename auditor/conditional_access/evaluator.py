@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from auditor.conditional_access.conditions import (
     UNKNOWN_APP,
@@ -326,11 +326,10 @@ class Evaluator:
             cell.maybe_mask |= bit
 
 
-class WhatIfLookup:
+class WhatIfLookup(Protocol):
     """The interface the evaluator needs from the What-If answers (see :mod:`.whatif`)."""
 
-    def answer(self, app_id: str, kind: str, context: SignInContext) -> Any:  # pragma: no cover - interface
-        raise NotImplementedError
+    def answer(self, app_id: str, kind: str, context: SignInContext) -> Any: ...
 
 
 def current_guest_audiences(evaluator: Evaluator, kind: str) -> dict[Audience, list[str]]:
